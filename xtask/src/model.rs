@@ -1,0 +1,1022 @@
+//! The checked model of all spec files: names resolved, rules enforced, ready to generate from.
+//!
+//! [`build`] turns loaded files into a [`Model`] or into every diagnostic it
+//! finds: duplicate names, undefined types, invalid identifiers, cycles, an
+//! object used by both a request and a response, and the like.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
+
+use crate::diagnostics::{Diagnostic, Position};
+use crate::load::LoadedFile;
+use crate::spec::{
+    AccessToken, AppType, EndpointSpec, ErrorCategory, ErrorCodeSpec, FieldSpec, HttpMethod, Text,
+};
+
+/// Everything the generators need, checked.
+#[derive(Debug)]
+pub struct Model {
+    /// One module per spec file, in path order.
+    pub modules: Vec<Module>,
+    /// Hosts from all files.
+    pub hosts: Vec<HostDef>,
+    /// Every error code from all files, by code.
+    pub error_codes: Vec<ErrorCodeDef>,
+    /// Every named type, by name.
+    pub types: BTreeMap<String, TypeDef>,
+}
+
+/// The generated Rust module of one spec file.
+#[derive(Debug)]
+pub struct Module {
+    /// Rust module name, from the file's path below `spec/`.
+    pub name: String,
+    /// The spec file, as shown in messages.
+    pub spec_path: String,
+    /// The documentation the file transcribes.
+    pub source_url: String,
+    /// Endpoints of the file.
+    pub endpoints: Vec<EndpointDef>,
+    /// Names of the enums and objects of the file, in file order (enums first).
+    pub type_names: Vec<String>,
+}
+
+/// A host constant.
+#[derive(Debug)]
+pub struct HostDef {
+    /// `HOST_<NAME>`.
+    pub const_name: String,
+    /// The base URL.
+    pub url: String,
+    /// What it is.
+    pub description: Text,
+}
+
+/// An error code, merged over all files that list it.
+#[derive(Debug, Clone)]
+pub struct ErrorCodeDef {
+    /// Wire code.
+    pub code: i64,
+    /// UpperCamelCase variant of `ErrorCode`.
+    pub variant: String,
+    /// HTTP status that comes with it.
+    pub http_status: u16,
+    /// Its category.
+    pub category: ErrorCategory,
+    /// Meaning.
+    pub description: Text,
+    /// Advice.
+    pub advice: Text,
+}
+
+/// An endpoint.
+#[derive(Debug)]
+pub struct EndpointDef {
+    /// snake_case name.
+    pub name: String,
+    /// SHOUTY_SNAKE constant name.
+    pub const_name: String,
+    /// Summary.
+    pub summary: Text,
+    /// Description.
+    pub description: Text,
+    /// Documentation address.
+    pub docs: String,
+    /// Method.
+    pub method: HttpMethod,
+    /// Path.
+    pub path: String,
+    /// Token.
+    pub access_token: AccessToken,
+    /// App types.
+    pub app_types: Vec<AppType>,
+    /// Scopes with their descriptions.
+    pub scopes: Vec<(String, Text)>,
+    /// `(requests, per_seconds)`.
+    pub rate_limit: Option<(u32, u32)>,
+    /// Idempotency rule.
+    pub idempotency: Option<IdempotencyDef>,
+    /// Request object name.
+    pub request: String,
+    /// Response object name.
+    pub response: String,
+    /// Codes of the endpoint's error table, in table order.
+    pub errors: Vec<i64>,
+}
+
+/// An idempotency rule.
+#[derive(Debug)]
+pub struct IdempotencyDef {
+    /// Wire name of the key field.
+    pub field: String,
+    /// Rust name of the key field.
+    pub rust_field: String,
+    /// Whether the key field is required (so not an `Option`).
+    pub required: bool,
+    /// Window in hours.
+    pub window_hours: u32,
+    /// The rule.
+    pub description: Text,
+}
+
+/// A named type.
+#[derive(Debug, Clone)]
+pub enum TypeDef {
+    /// An integer enumeration.
+    Enum(EnumDef),
+    /// An object.
+    Object(ObjectDef),
+}
+
+/// An integer enumeration.
+#[derive(Debug, Clone)]
+pub struct EnumDef {
+    /// Type name.
+    pub name: String,
+    /// Description.
+    pub description: Text,
+    /// Values in spec order.
+    pub values: Vec<EnumValueDef>,
+}
+
+/// One enumeration value.
+#[derive(Debug, Clone)]
+pub struct EnumValueDef {
+    /// Wire integer.
+    pub value: i64,
+    /// snake_case name (used by `Display` and `FromStr`).
+    pub name: String,
+    /// UpperCamelCase variant.
+    pub variant: String,
+    /// Meaning.
+    pub description: Text,
+}
+
+/// Whether an object is sent (strict) or received (lenient).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Reachable from an endpoint's request: strict encoding and decoding.
+    Request,
+    /// Reachable from a response, or from nothing: lenient decoding.
+    Response,
+}
+
+/// An object.
+#[derive(Debug, Clone)]
+pub struct ObjectDef {
+    /// Type name.
+    pub name: String,
+    /// Description.
+    pub description: Text,
+    /// Strict or lenient.
+    pub direction: Direction,
+    /// Fields in wire order.
+    pub fields: Vec<FieldDef>,
+}
+
+/// A field.
+#[derive(Debug, Clone)]
+pub struct FieldDef {
+    /// Name on the wire.
+    pub wire_name: String,
+    /// snake_case Rust name (without `r#`).
+    pub rust_name: String,
+    /// Type.
+    pub ty: TypeRef,
+    /// Required.
+    pub required: bool,
+    /// Secret.
+    pub secret: bool,
+    /// Description.
+    pub description: Text,
+    /// Example.
+    pub example: Option<serde_json::Value>,
+}
+
+/// The type of a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeRef {
+    /// A scalar.
+    Scalar(Scalar),
+    /// A named enum.
+    Enum(String),
+    /// A named object.
+    Object(String),
+    /// An array of a non-array type.
+    Array(Box<TypeRef>),
+}
+
+/// Scalar types of the format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar {
+    /// UTF-8 string.
+    String,
+    /// 32-bit integer (`integer` in Feishu's docs).
+    Int32,
+    /// 64-bit integer (`int64`), e.g. millisecond timestamps.
+    Int64,
+    /// Double.
+    Float64,
+    /// Boolean.
+    Boolean,
+    /// Any JSON value.
+    Json,
+}
+
+impl Scalar {
+    /// The keyword in spec files.
+    pub fn parse(keyword: &str) -> Option<Scalar> {
+        Some(match keyword {
+            "string" => Scalar::String,
+            "int32" => Scalar::Int32,
+            "int64" => Scalar::Int64,
+            "float64" => Scalar::Float64,
+            "boolean" => Scalar::Boolean,
+            "json" => Scalar::Json,
+            _ => return None,
+        })
+    }
+}
+
+const SCALAR_KEYWORDS: &str = "string, int32, int64, float64, boolean, json, array";
+
+/// Names generated code uses unqualified, from the Rust prelude; no spec type may shadow them.
+const PRELUDE_NAMES: &[&str] = &[
+    "Option",
+    "Some",
+    "None",
+    "Result",
+    "Ok",
+    "Err",
+    "String",
+    "Vec",
+    "Box",
+    "Into",
+    "From",
+    "IntoIterator",
+    "Default",
+    "Clone",
+    "Copy",
+    "Debug",
+    "PartialEq",
+    "Eq",
+    "Hash",
+];
+
+/// Words that cannot be Rust identifiers even as raw identifiers.
+const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
+
+/// Rust keywords that generated code writes as raw identifiers (`r#type`).
+pub const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "false",
+    "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "static", "struct", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "abstract", "become", "box", "do", "final", "macro", "override", "priv", "try",
+    "typeof", "unsized", "virtual", "yield",
+];
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !NOT_RAW.contains(&name)
+}
+
+/// Where a name was defined, for "first defined here" notes.
+#[derive(Debug, Clone)]
+struct Site {
+    file: usize,
+    position: Position,
+}
+
+struct Builder<'a> {
+    files: &'a [LoadedFile],
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Builder<'_> {
+    fn error(
+        &mut self,
+        file: usize,
+        position: Position,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        let diagnostic = self.files[file]
+            .diagnostic(position, message)
+            .with_help(help);
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn site_text(&self, site: &Site) -> String {
+        format!(
+            "{}:{}:{}",
+            self.files[site.file].path, site.position.line, site.position.column
+        )
+    }
+
+    /// Checks that `name`, converted by `convert`, is a usable identifier.
+    fn check_identifier(
+        &mut self,
+        file: usize,
+        position: Position,
+        what: &str,
+        name: &str,
+        converted: &str,
+    ) -> bool {
+        if is_identifier(converted) {
+            return true;
+        }
+        self.error(
+            file,
+            position,
+            format!(
+                "{what} `{name}` becomes `{converted}` in Rust, which is not a valid identifier"
+            ),
+            "start the name with a letter and use only letters, digits and `_`",
+        );
+        false
+    }
+}
+
+fn pos(location: serde_saphyr::Location) -> Position {
+    Position::from_saphyr(location)
+}
+
+/// Checks all files together and builds the model.
+pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
+    let mut b = Builder {
+        files,
+        diagnostics: Vec::new(),
+    };
+
+    // 1. Named types: one namespace across all files.
+    let mut type_sites: HashMap<String, Site> = HashMap::new();
+    let mut kinds: HashMap<String, bool> = HashMap::new(); // name -> is_enum
+    for (fi, file) in files.iter().enumerate() {
+        let names = file
+            .spec
+            .enums
+            .iter()
+            .map(|e| (&e.name, true))
+            .chain(file.spec.objects.iter().map(|o| (&o.name, false)));
+        for (name, is_enum) in names {
+            let position = pos(name.referenced);
+            if let Some(first) = type_sites.get(&name.value) {
+                let first = b.site_text(first);
+                b.error(
+                    fi,
+                    position,
+                    format!("type `{}` is defined twice", name.value),
+                    format!("it is first defined at {first}; rename one of them"),
+                );
+                continue;
+            }
+            if name.value.to_upper_camel_case() != name.value {
+                b.error(
+                    fi,
+                    position,
+                    format!("type name `{}` is not UpperCamelCase", name.value),
+                    format!("write it as `{}`", name.value.to_upper_camel_case()),
+                );
+            }
+            if Scalar::parse(&name.value).is_some()
+                || name.value == "array"
+                || PRELUDE_NAMES.contains(&name.value.as_str())
+            {
+                b.error(
+                    fi,
+                    position,
+                    format!(
+                        "type name `{}` is a built-in type or Rust prelude name",
+                        name.value
+                    ),
+                    "choose another name",
+                );
+            }
+            type_sites.insert(name.value.clone(), Site { file: fi, position });
+            kinds.insert(name.value.clone(), is_enum);
+        }
+    }
+
+    // 2. Enums.
+    let mut types: BTreeMap<String, TypeDef> = BTreeMap::new();
+    for (fi, file) in files.iter().enumerate() {
+        for spec in &file.spec.enums {
+            let mut seen_values: HashMap<i64, Position> = HashMap::new();
+            let mut seen_names: HashMap<String, Position> = HashMap::new();
+            let mut values = Vec::new();
+            for value in &spec.values {
+                let value_pos = pos(value.value.referenced);
+                let name_pos = pos(value.name.referenced);
+                if let Some(first) = seen_values.insert(value.value.value, value_pos) {
+                    b.error(
+                        fi,
+                        value_pos,
+                        format!(
+                            "enum `{}` lists the value {} twice",
+                            spec.name.value, value.value.value
+                        ),
+                        format!(
+                            "it is first listed at line {}; each value appears once",
+                            first.line
+                        ),
+                    );
+                }
+                let variant = value.name.value.to_upper_camel_case();
+                if value.name.value.to_snake_case() != value.name.value {
+                    b.error(
+                        fi,
+                        name_pos,
+                        format!("enum value name `{}` is not snake_case", value.name.value),
+                        format!("write it as `{}`", value.name.value.to_snake_case()),
+                    );
+                } else if b.check_identifier(
+                    fi,
+                    name_pos,
+                    "enum value name",
+                    &value.name.value,
+                    &variant,
+                ) && (variant == "Unknown")
+                {
+                    b.error(
+                        fi,
+                        name_pos,
+                        "enum value name `unknown` is reserved for values the spec does not list",
+                        "choose another name",
+                    );
+                }
+                if let Some(first) = seen_names.insert(value.name.value.clone(), name_pos) {
+                    b.error(
+                        fi,
+                        name_pos,
+                        format!(
+                            "enum `{}` has two values named `{}`",
+                            spec.name.value, value.name.value
+                        ),
+                        format!("the first is at line {}; rename one of them", first.line),
+                    );
+                }
+                values.push(EnumValueDef {
+                    value: value.value.value,
+                    name: value.name.value.clone(),
+                    variant,
+                    description: value.description.clone(),
+                });
+            }
+            types.insert(
+                spec.name.value.clone(),
+                TypeDef::Enum(EnumDef {
+                    name: spec.name.value.clone(),
+                    description: spec.description.clone(),
+                    values,
+                }),
+            );
+        }
+    }
+
+    // 3. Objects and their fields.
+    let mut field_sites: HashMap<(String, String), Position> = HashMap::new();
+    for (fi, file) in files.iter().enumerate() {
+        for spec in &file.spec.objects {
+            let mut seen_wire: HashMap<String, Position> = HashMap::new();
+            let mut seen_rust: HashMap<String, String> = HashMap::new();
+            let mut fields = Vec::new();
+            for field in &spec.fields {
+                let name_pos = pos(field.name.referenced);
+                let wire = field.name.value.clone();
+                if let Some(first) = seen_wire.insert(wire.clone(), name_pos) {
+                    b.error(
+                        fi,
+                        name_pos,
+                        format!("object `{}` has two fields named `{wire}`", spec.name.value),
+                        format!(
+                            "the first is at line {}; remove or rename one of them",
+                            first.line
+                        ),
+                    );
+                    continue;
+                }
+                let rust_name = wire.to_snake_case();
+                if !b.check_identifier(fi, name_pos, "field name", &wire, &rust_name) {
+                    continue;
+                }
+                if let Some(other) = seen_rust.insert(rust_name.clone(), wire.clone()) {
+                    b.error(
+                        fi,
+                        name_pos,
+                        format!(
+                            "fields `{other}` and `{wire}` of `{}` both become `{rust_name}` in Rust",
+                            spec.name.value
+                        ),
+                        "rename one of them",
+                    );
+                    continue;
+                }
+                if rust_name == "new" {
+                    b.error(
+                        fi,
+                        name_pos,
+                        "a field may not be named `new`: it would clash with the generated constructor",
+                        "rename the field",
+                    );
+                    continue;
+                }
+                let Some(ty) = resolve_field_type(&mut b, fi, field, &kinds) else {
+                    continue;
+                };
+                if field.secret && ty != TypeRef::Scalar(Scalar::String) {
+                    b.error(
+                        fi,
+                        name_pos,
+                        format!("field `{wire}` is marked `secret` but is not a string"),
+                        "only string fields can be secret; remove `secret: true`",
+                    );
+                }
+                field_sites.insert((spec.name.value.clone(), wire.clone()), name_pos);
+                fields.push(FieldDef {
+                    wire_name: wire,
+                    rust_name,
+                    ty,
+                    required: field.required,
+                    secret: field.secret,
+                    description: field.description.clone(),
+                    example: field.example.clone(),
+                });
+            }
+            types.insert(
+                spec.name.value.clone(),
+                TypeDef::Object(ObjectDef {
+                    name: spec.name.value.clone(),
+                    description: spec.description.clone(),
+                    direction: Direction::Response,
+                    fields,
+                }),
+            );
+        }
+    }
+
+    // 4. Cycles through fields held by value (an array breaks the cycle: it is on the heap).
+    for (fi, file) in files.iter().enumerate() {
+        for spec in &file.spec.objects {
+            if let Some(path) = find_cycle(&spec.name.value, &types) {
+                // Report each cycle once, at the alphabetically first member.
+                if path.iter().min() == Some(&spec.name.value) {
+                    b.error(
+                        fi,
+                        pos(spec.name.referenced),
+                        format!("objects contain each other: {}", path.join(" -> ")),
+                        "such a value would be infinitely large; make one of the fields an `array`, or remove it",
+                    );
+                }
+            }
+        }
+    }
+
+    // 5. Error codes: platform-wide ones, and each endpoint's table.
+    let mut codes: BTreeMap<i64, (ErrorCodeDef, Site)> = BTreeMap::new();
+    let mut code_names: HashMap<String, i64> = HashMap::new();
+    let mut register_code = |b: &mut Builder<'_>, fi: usize, row: &ErrorCodeSpec| {
+        let position = pos(row.code.referenced);
+        let variant = row.name.value.to_upper_camel_case();
+        if !b.check_identifier(
+            fi,
+            pos(row.name.referenced),
+            "error code name",
+            &row.name.value,
+            &variant,
+        ) {
+            return;
+        }
+        let def = ErrorCodeDef {
+            code: row.code.value,
+            variant: variant.clone(),
+            http_status: row.http_status,
+            category: row.category,
+            description: row.description.clone(),
+            advice: row.advice.clone(),
+        };
+        if let Some((known, site)) = codes.get(&row.code.value) {
+            if known.variant != def.variant || known.category != def.category {
+                let first = b.site_text(site);
+                b.error(
+                    fi,
+                    position,
+                    format!(
+                        "error code {} is defined differently elsewhere (as `{}`)",
+                        row.code.value,
+                        known.variant.to_snake_case()
+                    ),
+                    format!(
+                        "see {first}; the same code must have the same name and category everywhere"
+                    ),
+                );
+            }
+            return;
+        }
+        if let Some(other) = code_names.get(&variant) {
+            b.error(
+                fi,
+                pos(row.name.referenced),
+                format!(
+                    "error name `{}` is already used by code {other}",
+                    row.name.value
+                ),
+                "give each error code its own name",
+            );
+            return;
+        }
+        code_names.insert(variant, row.code.value);
+        codes.insert(row.code.value, (def, Site { file: fi, position }));
+    };
+    for (fi, file) in files.iter().enumerate() {
+        check_table_duplicates(
+            &mut b,
+            fi,
+            &file.spec.error_codes,
+            "the platform error codes",
+        );
+        for row in &file.spec.error_codes {
+            register_code(&mut b, fi, row);
+        }
+        for endpoint in &file.spec.endpoints {
+            let table = format!("the error table of `{}`", endpoint.name.value);
+            check_table_duplicates(&mut b, fi, &endpoint.errors, &table);
+            for row in &endpoint.errors {
+                register_code(&mut b, fi, row);
+            }
+        }
+    }
+
+    // 6. Endpoints.
+    let mut endpoint_sites: HashMap<String, Site> = HashMap::new();
+    let mut modules = Vec::new();
+    let mut hosts = Vec::new();
+    let mut host_names: HashMap<String, Site> = HashMap::new();
+    let mut request_roots: Vec<(String, Site)> = Vec::new();
+    let mut response_roots: Vec<(String, Site)> = Vec::new();
+    for (fi, file) in files.iter().enumerate() {
+        for host in &file.spec.hosts {
+            let site = Site {
+                file: fi,
+                position: pos(host.name.referenced),
+            };
+            if let Some(first) = host_names.get(&host.name.value) {
+                let first = b.site_text(first);
+                b.error(
+                    fi,
+                    site.position,
+                    format!("host `{}` is defined twice", host.name.value),
+                    format!("it is first defined at {first}"),
+                );
+                continue;
+            }
+            host_names.insert(host.name.value.clone(), site);
+            hosts.push(HostDef {
+                const_name: format!("HOST_{}", host.name.value.to_shouty_snake_case()),
+                url: host.url.clone(),
+                description: host.description.clone(),
+            });
+        }
+
+        let mut endpoints = Vec::new();
+        for endpoint in &file.spec.endpoints {
+            let site = Site {
+                file: fi,
+                position: pos(endpoint.name.referenced),
+            };
+            if let Some(first) = endpoint_sites.get(&endpoint.name.value) {
+                let first = b.site_text(first);
+                b.error(
+                    fi,
+                    site.position,
+                    format!("endpoint `{}` is defined twice", endpoint.name.value),
+                    format!("it is first defined at {first}"),
+                );
+                continue;
+            }
+            endpoint_sites.insert(endpoint.name.value.clone(), site);
+            if let Some(def) = build_endpoint(&mut b, fi, endpoint, &types) {
+                request_roots.push((
+                    def.request.clone(),
+                    Site {
+                        file: fi,
+                        position: pos(endpoint.request.referenced),
+                    },
+                ));
+                response_roots.push((
+                    def.response.clone(),
+                    Site {
+                        file: fi,
+                        position: pos(endpoint.response.referenced),
+                    },
+                ));
+                endpoints.push(def);
+            }
+        }
+
+        let type_names = file
+            .spec
+            .enums
+            .iter()
+            .map(|e| e.name.value.clone())
+            .chain(file.spec.objects.iter().map(|o| o.name.value.clone()))
+            .collect();
+        modules.push(Module {
+            name: file.module.clone(),
+            spec_path: file.path.clone(),
+            source_url: file.spec.source.clone(),
+            endpoints,
+            type_names,
+        });
+    }
+
+    // 7. Directions: request objects are strict, everything else lenient.
+    let request_side = reachable(request_roots.iter().map(|(n, _)| n.as_str()), &types);
+    let response_side = reachable(response_roots.iter().map(|(n, _)| n.as_str()), &types);
+    for name in request_side.intersection(&response_side) {
+        if let Some(site) = type_sites.get(name) {
+            let site = site.clone();
+            b.error(
+                site.file,
+                site.position,
+                format!("object `{name}` is used both in a request and in a response"),
+                "requests are decoded strictly and responses leniently, so each needs its own object; \
+                 declare a copy for one side (a YAML anchor `&x` and alias `*x` can share the field list)",
+            );
+        }
+    }
+    for name in &request_side {
+        if let Some(TypeDef::Object(object)) = types.get_mut(name) {
+            object.direction = Direction::Request;
+        }
+    }
+
+    if !b.diagnostics.is_empty() {
+        let mut diagnostics = b.diagnostics;
+        diagnostics.sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
+        return Err(diagnostics);
+    }
+
+    let mut error_codes: Vec<ErrorCodeDef> = codes.into_values().map(|(def, _)| def).collect();
+    error_codes.sort_by_key(|def| def.code);
+    Ok(Model {
+        modules,
+        hosts,
+        error_codes,
+        types,
+    })
+}
+
+fn check_table_duplicates(b: &mut Builder<'_>, fi: usize, rows: &[ErrorCodeSpec], table: &str) {
+    let mut seen: HashMap<i64, Position> = HashMap::new();
+    for row in rows {
+        let position = pos(row.code.referenced);
+        if let Some(first) = seen.insert(row.code.value, position) {
+            b.error(
+                fi,
+                position,
+                format!("error code {} appears twice in {table}", row.code.value),
+                format!(
+                    "it is first listed at line {}; keep one row per code",
+                    first.line
+                ),
+            );
+        }
+    }
+}
+
+fn resolve_field_type(
+    b: &mut Builder<'_>,
+    fi: usize,
+    field: &FieldSpec,
+    kinds: &HashMap<String, bool>,
+) -> Option<TypeRef> {
+    let ty_pos = pos(field.ty.referenced);
+    let named = |name: &str| -> Option<TypeRef> {
+        if let Some(scalar) = Scalar::parse(name) {
+            return Some(TypeRef::Scalar(scalar));
+        }
+        match kinds.get(name) {
+            Some(true) => Some(TypeRef::Enum(name.to_owned())),
+            Some(false) => Some(TypeRef::Object(name.to_owned())),
+            None => None,
+        }
+    };
+    let undefined = |b: &mut Builder<'_>, position: Position, name: &str| {
+        b.error(
+            fi,
+            position,
+            format!("field `{}` refers to undefined type `{name}`", field.name.value),
+            format!("use one of {SCALAR_KEYWORDS}, or define `{name}` under `enums:` or `objects:` in any spec file"),
+        );
+    };
+    if field.ty.value == "array" {
+        let Some(items) = &field.items else {
+            b.error(
+                fi,
+                ty_pos,
+                format!("array field `{}` has no `items`", field.name.value),
+                "add `items:` with the element type",
+            );
+            return None;
+        };
+        if items.value == "array" {
+            b.error(
+                fi,
+                pos(items.referenced),
+                format!("field `{}` is an array of arrays", field.name.value),
+                "nested arrays are not supported; wrap the inner array in an object",
+            );
+            return None;
+        }
+        match named(&items.value) {
+            Some(inner) => Some(TypeRef::Array(Box::new(inner))),
+            None => {
+                undefined(b, pos(items.referenced), &items.value);
+                None
+            }
+        }
+    } else {
+        if let Some(items) = &field.items {
+            b.error(
+                fi,
+                pos(items.referenced),
+                format!(
+                    "field `{}` has `items` but is not an array",
+                    field.name.value
+                ),
+                "remove `items:`, or write `type: array`",
+            );
+            return None;
+        }
+        let resolved = named(&field.ty.value);
+        if resolved.is_none() {
+            undefined(b, ty_pos, &field.ty.value);
+        }
+        resolved
+    }
+}
+
+fn build_endpoint(
+    b: &mut Builder<'_>,
+    fi: usize,
+    endpoint: &EndpointSpec,
+    types: &BTreeMap<String, TypeDef>,
+) -> Option<EndpointDef> {
+    let mut ok = true;
+    for (what, name) in [
+        ("request", &endpoint.request),
+        ("response", &endpoint.response),
+    ] {
+        if !matches!(types.get(&name.value), Some(TypeDef::Object(_))) {
+            ok = false;
+            b.error(
+                fi,
+                pos(name.referenced),
+                format!(
+                    "the {what} of `{}` names `{}`, which is not a defined object",
+                    endpoint.name.value, name.value
+                ),
+                "name an object defined under `objects:` in any spec file",
+            );
+        }
+    }
+    if endpoint.path.value.contains("//") || endpoint.path.value.ends_with('/') {
+        ok = false;
+        b.error(
+            fi,
+            pos(endpoint.path.referenced),
+            format!("path `{}` has an empty segment", endpoint.path.value),
+            "remove the doubled or trailing `/`",
+        );
+    }
+    let mut idempotency = None;
+    if let Some(rule) = &endpoint.idempotency {
+        let field = match types.get(&endpoint.request.value) {
+            Some(TypeDef::Object(object)) => object
+                .fields
+                .iter()
+                .find(|f| f.wire_name == rule.field.value)
+                .cloned(),
+            _ => None,
+        };
+        match field {
+            Some(field) if field.ty == TypeRef::Scalar(Scalar::String) => {
+                idempotency = Some(IdempotencyDef {
+                    field: field.wire_name.clone(),
+                    rust_field: field.rust_name.clone(),
+                    required: field.required,
+                    window_hours: rule.window_hours,
+                    description: rule.description.clone(),
+                });
+            }
+            _ => {
+                ok = false;
+                b.error(
+                    fi,
+                    pos(rule.field.referenced),
+                    format!(
+                        "idempotency field `{}` is not a string field of `{}`",
+                        rule.field.value, endpoint.request.value
+                    ),
+                    "name a `type: string` field of the request object",
+                );
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    Some(EndpointDef {
+        name: endpoint.name.value.clone(),
+        const_name: endpoint.name.value.to_shouty_snake_case(),
+        summary: endpoint.summary.clone(),
+        description: endpoint.description.clone(),
+        docs: endpoint.docs.clone(),
+        method: endpoint.method,
+        path: endpoint.path.value.clone(),
+        access_token: endpoint.access_token,
+        app_types: endpoint.app_types.clone(),
+        scopes: endpoint
+            .scopes
+            .iter()
+            .map(|s| (s.name.clone(), s.description.clone()))
+            .collect(),
+        rate_limit: endpoint
+            .rate_limit
+            .as_ref()
+            .map(|r| (r.requests, r.per_seconds)),
+        idempotency,
+        request: endpoint.request.value.clone(),
+        response: endpoint.response.value.clone(),
+        errors: endpoint.errors.iter().map(|row| row.code.value).collect(),
+    })
+}
+
+/// The object names a field of `object` holds by value (not through an array).
+fn by_value_children(object: &ObjectDef) -> impl Iterator<Item = &str> {
+    object.fields.iter().filter_map(|f| match &f.ty {
+        TypeRef::Object(name) => Some(name.as_str()),
+        _ => None,
+    })
+}
+
+fn find_cycle(start: &str, types: &BTreeMap<String, TypeDef>) -> Option<Vec<String>> {
+    fn walk(
+        current: &str,
+        start: &str,
+        types: &BTreeMap<String, TypeDef>,
+        path: &mut Vec<String>,
+        visited: &mut HashSet<String>,
+    ) -> bool {
+        let Some(TypeDef::Object(object)) = types.get(current) else {
+            return false;
+        };
+        for child in by_value_children(object) {
+            if child == start {
+                path.push(child.to_owned());
+                return true;
+            }
+            if visited.insert(child.to_owned()) {
+                path.push(child.to_owned());
+                if walk(child, start, types, path, visited) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    let mut path = vec![start.to_owned()];
+    let mut visited = HashSet::new();
+    walk(start, start, types, &mut path, &mut visited).then_some(path)
+}
+
+fn reachable<'a>(
+    roots: impl Iterator<Item = &'a str>,
+    types: &BTreeMap<String, TypeDef>,
+) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    let mut stack: Vec<String> = roots.map(str::to_owned).collect();
+    while let Some(name) = stack.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(TypeDef::Object(object)) = types.get(&name) {
+            for field in &object.fields {
+                let mut ty = &field.ty;
+                if let TypeRef::Array(inner) = ty {
+                    ty = inner;
+                }
+                if let TypeRef::Object(child) = ty {
+                    stack.push(child.clone());
+                }
+            }
+        }
+    }
+    // Only objects have a direction.
+    seen.retain(|name| matches!(types.get(name), Some(TypeDef::Object(_))));
+    seen
+}
