@@ -30,6 +30,24 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// Every layout `cargo xtask codegen` renders: the workspace's specs and the format's fixture.
+    pub fn all() -> Vec<Layout> {
+        vec![Layout::workspace(), Layout::fixture()]
+    }
+
+    /// The fixture spec (`xtask/test-data/fixture/spec/`), a made-up API that uses every construct
+    /// of the format; its output is compiled by the `spec-fixture` crate next to it.
+    pub fn fixture() -> Self {
+        let workspace = Layout::workspace();
+        Layout {
+            root: workspace.root.join("xtask/test-data/fixture"),
+            spec_dir: PathBuf::from("spec"),
+            rust_dir: PathBuf::from("crate/src/generated"),
+            schema_dir: PathBuf::from("crate/schemas"),
+            format_schema: None,
+        }
+    }
+
     /// This workspace's layout.
     pub fn workspace() -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -187,6 +205,17 @@ pub enum Drift {
     Stale(PathBuf),
     /// The file is in an output folder but no spec produces it any more.
     Orphan(PathBuf),
+}
+
+impl Drift {
+    /// The same drift with its path placed under `prefix`.
+    pub fn under(self, prefix: &Path) -> Drift {
+        match self {
+            Drift::Missing(path) => Drift::Missing(prefix.join(path)),
+            Drift::Stale(path) => Drift::Stale(prefix.join(path)),
+            Drift::Orphan(path) => Drift::Orphan(prefix.join(path)),
+        }
+    }
 }
 
 impl fmt::Display for Drift {

@@ -147,7 +147,11 @@ fn generate_mod(model: &Model, spec_dir_label: &str, schema_dir_from_rust: &str)
     for host in &model.hosts {
         doc(
             &mut out,
-            &format!("Base URL of the {}.", bilingual(&host.description)),
+            &format!(
+                "Base URL of the {}.\n\n{}",
+                doc_escape(&host.description.en),
+                doc_escape(&host.description.zh)
+            ),
         );
         let _ = writeln!(
             out,

@@ -1,6 +1,6 @@
 //! Reading one spec file: YAML syntax, then the format's JSON Schema, then typed decoding.
 //!
-//! The file is first read into a located tree ([`Node`]) so that a JSON Schema
+//! The file is first read into a located tree (`Node`) so that a JSON Schema
 //! error, which names a JSON path, can be reported at the line and column of
 //! the offending key or value. Only a file that passes the schema is decoded
 //! into [`SpecFile`].
@@ -50,11 +50,17 @@ pub fn format_schema() -> serde_json::Value {
     value
 }
 
+/// The format schema, derived once per process.
+fn cached_format_schema() -> &'static serde_json::Value {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    SCHEMA.get_or_init(format_schema)
+}
+
 fn format_validator() -> Result<&'static jsonschema::Validator, String> {
     static VALIDATOR: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
     VALIDATOR
         .get_or_init(|| {
-            jsonschema::validator_for(&format_schema())
+            jsonschema::validator_for(cached_format_schema())
                 .map_err(|error| format!("the derived spec-format schema is invalid: {error}"))
         })
         .as_ref()
@@ -74,16 +80,24 @@ fn saphyr_options() -> serde_saphyr::options::Options {
 /// `path` is shown in messages; `module` names the Rust module it generates.
 pub fn load(path: &str, module: &str, source: &str) -> Result<LoadedFile, Vec<Diagnostic>> {
     let node = serde_saphyr::from_str_with_options::<Node>(source, saphyr_options())
-        .map_err(|error| vec![saphyr_diagnostic(path, source, &error)])?;
+        .map_err(|error| vec![saphyr_diagnostic(path, source, &error, Pass::Syntax)])?;
 
     let mut locations = Locations::default();
     let json = node.into_json(String::new(), &mut locations);
 
     let validator = format_validator()
         .map_err(|bug| vec![Diagnostic::new(path, source, Position::default(), bug)])?;
-    let schema_errors: Vec<Diagnostic> = validator
-        .iter_errors(&json)
-        .map(|error| schema_diagnostic(path, source, &locations, &error))
+    let errors: Vec<jsonschema::ValidationError<'_>> = validator.iter_errors(&json).collect();
+    let mut problems = Vec::new();
+    for error in &errors {
+        collect_problems(error, &mut problems);
+    }
+    // A misspelt key also leaves its real key missing; saying so twice would be noise.
+    let misspelt: Vec<(String, String)> = problems.iter().flat_map(|e| misspellings(e)).collect();
+    let schema_errors: Vec<Diagnostic> = problems
+        .iter()
+        .filter(|error| !is_misspelt_required(error, &misspelt))
+        .map(|error| schema_diagnostic(path, source, &locations, error))
         .collect();
     if !schema_errors.is_empty() {
         let mut sorted = schema_errors;
@@ -93,7 +107,7 @@ pub fn load(path: &str, module: &str, source: &str) -> Result<LoadedFile, Vec<Di
     }
 
     let spec = serde_saphyr::from_str_with_options::<SpecFile>(source, saphyr_options())
-        .map_err(|error| vec![saphyr_diagnostic(path, source, &error)])?;
+        .map_err(|error| vec![saphyr_diagnostic(path, source, &error, Pass::Decode)])?;
     Ok(LoadedFile {
         path: path.to_owned(),
         module: module.to_owned(),
@@ -102,7 +116,20 @@ pub fn load(path: &str, module: &str, source: &str) -> Result<LoadedFile, Vec<Di
     })
 }
 
-fn saphyr_diagnostic(path: &str, source: &str, error: &serde_saphyr::Error) -> Diagnostic {
+/// Which reading of the file failed: the YAML itself, or its decoding into [`SpecFile`]
+/// after the schema accepted it (e.g. `1.0` where a whole number is needed).
+#[derive(Clone, Copy)]
+enum Pass {
+    Syntax,
+    Decode,
+}
+
+fn saphyr_diagnostic(
+    path: &str,
+    source: &str,
+    error: &serde_saphyr::Error,
+    pass: Pass,
+) -> Diagnostic {
     let position = error
         .location()
         .map(Position::from_saphyr)
@@ -118,9 +145,104 @@ fn saphyr_diagnostic(path: &str, source: &str, error: &serde_saphyr::Error) -> D
         return Diagnostic::new(path, source, position, format!("duplicate key `{key}`"))
             .with_help("a key may appear only once in a mapping; remove or rename one of them");
     }
-    Diagnostic::new(path, source, position, format!("invalid YAML: {message}")).with_help(
-        "check the indentation (spaces, two per level) and the quoting around this point",
-    )
+    if let Some(rust_type) = message
+        .strip_prefix("invalid ")
+        .filter(|ty| INTEGER_TYPES.contains(ty))
+    {
+        let text = token_at(source, position);
+        let what = if text.contains(['.', 'e', 'E']) {
+            format!("`{text}` is not a whole number")
+        } else {
+            format!("`{text}` is out of range for {rust_type}")
+        };
+        return Diagnostic::new(path, source, position, what)
+            .with_help("write a whole number without a decimal point, within range");
+    }
+    let help = if message.contains("tab") {
+        "YAML indents with spaces only; replace the tabs with spaces"
+    } else if message.contains("mapping values are not allowed") {
+        "a `key: value` cannot start here: this line is probably indented deeper than the key \
+         above it (the keys of one mapping line up), or a value containing `: ` needs quotes"
+    } else {
+        "check the indentation (spaces, two per level) and the quoting around this point"
+    };
+    let prefix = match pass {
+        Pass::Syntax => "invalid YAML",
+        Pass::Decode => "cannot read the spec",
+    };
+    Diagnostic::new(path, source, position, format!("{prefix}: {message}")).with_help(help)
+}
+
+/// Integer types the spec decodes into; `serde-saphyr` reports "invalid <type>" for them.
+const INTEGER_TYPES: &[&str] = &["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"];
+
+/// The scalar that starts at `position`, for quoting it in a message.
+fn token_at(source: &str, position: Position) -> String {
+    let line = source
+        .lines()
+        .nth((position.line as usize).saturating_sub(1))
+        .unwrap_or_default();
+    line.chars()
+        .skip((position.column as usize).saturating_sub(1))
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | ']' | '}' | '#'))
+        .collect()
+}
+
+/// `(mapping pointer, allowed key)` for each unknown key that looks like a typo of an allowed one.
+fn misspellings(error: &jsonschema::ValidationError<'_>) -> Vec<(String, String)> {
+    let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = error.kind()
+    else {
+        return Vec::new();
+    };
+    let at = error.instance_path().as_str();
+    let allowed = schema_at(cached_format_schema(), at)
+        .map(property_names)
+        .unwrap_or_default();
+    unexpected
+        .iter()
+        .filter_map(|key| closest(key, &allowed))
+        .map(|key| (at.to_owned(), key.to_owned()))
+        .collect()
+}
+
+fn is_misspelt_required(
+    error: &jsonschema::ValidationError<'_>,
+    misspelt: &[(String, String)],
+) -> bool {
+    let jsonschema::error::ValidationErrorKind::Required { property } = error.kind() else {
+        return false;
+    };
+    let at = error.instance_path().as_str();
+    misspelt
+        .iter()
+        .any(|(pointer, key)| pointer == at && property.as_str() == Some(key.as_str()))
+}
+
+/// The problems a JSON Schema error stands for.
+///
+/// An error in an optional mapping (`rate_limit`, `idempotency`) comes wrapped in the
+/// `anyOf: [<mapping>, null]` that describes the option; it is unwrapped into the real problems.
+fn collect_problems<'e, 'a>(
+    error: &'e jsonschema::ValidationError<'a>,
+    out: &mut Vec<&'e jsonschema::ValidationError<'a>>,
+) {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
+    if let Kind::AnyOf { context } = error.kind() {
+        let before = out.len();
+        for inner in context.iter().flatten() {
+            let is_null_branch = matches!(
+                inner.kind(),
+                Kind::Type { kind: TypeKind::Single(ty) } if ty.to_string() == "null"
+            );
+            if !is_null_branch {
+                collect_problems(inner, out);
+            }
+        }
+        if out.len() > before {
+            return;
+        }
+    }
+    out.push(error);
 }
 
 fn schema_diagnostic(
@@ -129,23 +251,34 @@ fn schema_diagnostic(
     locations: &Locations,
     error: &jsonschema::ValidationError<'_>,
 ) -> Diagnostic {
-    use jsonschema::error::ValidationErrorKind as Kind;
+    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
     let at = error.instance_path().as_str().to_owned();
     let shown = if at.is_empty() {
         "/".to_owned()
     } else {
         at.clone()
     };
+    let instance: &serde_json::Value = error.instance();
+    let found = describe(instance);
     let value_position = locations.value(&at);
+    let schema = schema_at(cached_format_schema(), &at);
     let (position, message, help) = match error.kind() {
         Kind::AdditionalProperties { unexpected } => {
             let key = unexpected.first().cloned().unwrap_or_default();
             let position = locations.key(&format!("{at}/{}", escape(&key)));
+            let allowed = schema.map(property_names).unwrap_or_default();
+            let mut help = String::new();
+            if let Some(close) = closest(&key, &allowed) {
+                help = format!("did you mean `{close}`? ");
+            }
+            help.push_str(&format!(
+                "the keys allowed here are {}",
+                code_list(&allowed)
+            ));
             (
                 position.unwrap_or(value_position),
                 format!("unknown key `{key}` in {shown}"),
-                "remove the key or fix its spelling; spec/README.md lists the keys each mapping takes"
-                    .to_owned(),
+                help,
             )
         }
         Kind::Required { property } => {
@@ -156,17 +289,67 @@ fn schema_diagnostic(
                 format!("add `{key}:` to this mapping"),
             )
         }
-        Kind::Type { kind } => (
+        Kind::Type { kind } => {
+            let expected: Vec<String> = match kind {
+                TypeKind::Single(ty) => vec![ty.to_string()],
+                TypeKind::Multiple(set) => set.iter().map(|ty| ty.to_string()).collect(),
+            };
+            let wanted: Vec<&str> = expected.iter().map(|ty| a_type(ty)).collect();
+            (
+                value_position,
+                format!("expected {} at {shown}, found {found}", wanted.join(" or ")),
+                type_help(&at, &expected, instance),
+            )
+        }
+        Kind::Pattern { pattern } => {
+            let (message, help) = pattern_problem(pattern, instance, &shown);
+            (value_position, message, help)
+        }
+        Kind::OneOfNotValid { .. } | Kind::Enum { .. } | Kind::Constant { .. } => {
+            let allowed = schema.map(allowed_values).unwrap_or_default();
+            let help = if allowed.is_empty() {
+                "see spec/README.md for what this key accepts".to_owned()
+            } else {
+                let mut help = String::new();
+                if let Some(close) = instance.as_str().and_then(|text| closest(text, &allowed)) {
+                    help = format!("did you mean `{close}`? ");
+                }
+                help.push_str(&format!("write one of {}", code_list(&allowed)));
+                help
+            };
+            (
+                value_position,
+                format!("{found} is not allowed at {shown}"),
+                help,
+            )
+        }
+        Kind::Minimum { .. } | Kind::Maximum { .. } if at == "/format" => (
             value_position,
-            format!("wrong type at {shown}: {}", error.masked()),
-            format!("write a value of type {kind:?} here")
-                .replace("Single(", "")
-                .replace(')', ""),
+            format!("unsupported spec format version {instance}"),
+            format!(
+                "this version of `cargo xtask codegen` reads `format: {}`",
+                crate::spec::FORMAT_VERSION
+            ),
         ),
-        Kind::Pattern { pattern } => (
+        Kind::Minimum { limit } => (
             value_position,
-            format!("{} at {shown}", error.masked()),
-            pattern_help(pattern),
+            format!("{instance} is less than the minimum of {limit} at {shown}"),
+            format!("write a value of at least {limit}"),
+        ),
+        Kind::Maximum { limit } => (
+            value_position,
+            format!("{instance} is greater than the maximum of {limit} at {shown}"),
+            format!("write a value of at most {limit}"),
+        ),
+        Kind::MinItems { .. } => (
+            value_position,
+            format!("the list at {shown} is empty"),
+            "list at least one item".to_owned(),
+        ),
+        Kind::MinLength { .. } => (
+            value_position,
+            format!("the text at {shown} is empty"),
+            "write some text".to_owned(),
         ),
         _ => (
             value_position,
@@ -177,17 +360,196 @@ fn schema_diagnostic(
     Diagnostic::new(path, source, position, message).with_help(help)
 }
 
-fn pattern_help(pattern: &str) -> String {
+/// A value as a message names it: "the text `yes`", "a list", …
+fn describe(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => "an empty value".to_owned(),
+        Value::Bool(b) => format!("the boolean `{b}`"),
+        Value::Number(n) => format!("the number `{n}`"),
+        Value::String(s) if s.chars().count() > 40 => {
+            format!("the text `{}…`", s.chars().take(40).collect::<String>())
+        }
+        Value::String(s) => format!("the text `{s}`"),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "a mapping".to_owned(),
+    }
+}
+
+/// A JSON type as a message names it.
+fn a_type(json_type: &str) -> &'static str {
+    match json_type {
+        "integer" => "a whole number",
+        "number" => "a number",
+        "string" => "text",
+        "boolean" => "`true` or `false`",
+        "array" => "a list",
+        "object" => "a mapping",
+        "null" => "an empty value",
+        _ => "another kind of value",
+    }
+}
+
+fn type_help(at: &str, expected: &[String], found: &serde_json::Value) -> String {
+    let wants = |ty: &str| expected.iter().any(|e| e == ty);
+    let last = at.rsplit('/').next().unwrap_or_default();
+    if at.is_empty() {
+        return "a spec file is a mapping with `format: 1`, `source: https://…` and any of \
+                `hosts`, `error_codes`, `endpoints`, `enums` and `objects`"
+            .to_owned();
+    }
+    if wants("boolean") && found.is_string() {
+        return "write `true` or `false`; in a spec, YAML 1.1 words such as `yes`, `no`, `on` \
+                and `off` are text"
+            .to_owned();
+    }
+    if wants("integer") && at.starts_with("/enums/") && last == "value" {
+        return "an enum value is the integer on the wire, e.g. `value: 1`; the word goes in `name:`"
+            .to_owned();
+    }
+    if wants("integer") {
+        return "write a whole number, e.g. `1`".to_owned();
+    }
+    if wants("object") && matches!(last, "description" | "summary" | "advice") {
+        return "write the text in both languages: `zh:` and `en:` on indented lines below"
+            .to_owned();
+    }
+    if wants("object") {
+        return "write indented `key: value` lines".to_owned();
+    }
+    if wants("array") && found.is_null() {
+        return "write `[]` for an empty list, or remove the key".to_owned();
+    }
+    if wants("array") {
+        return "write one `- item` per line, or `[a, b]`".to_owned();
+    }
+    if wants("string") && !found.is_object() && !found.is_array() {
+        return "put the value in quotes to keep it as text, e.g. `\"1\"`".to_owned();
+    }
+    "see spec/README.md for what this key accepts".to_owned()
+}
+
+fn pattern_problem(pattern: &str, value: &serde_json::Value, shown: &str) -> (String, String) {
+    let text = value.as_str().unwrap_or_default();
     match pattern {
-        "^/" => "paths start with `/`, e.g. `/open-apis/hire/v1/external_interviews`".to_owned(),
-        "^https://" => "write the full public address, starting with `https://`".to_owned(),
-        "^[a-z][a-z0-9_]*$" => {
-            "use snake_case: lowercase letters, digits and `_`, starting with a letter".to_owned()
+        "^/" => (
+            format!("path `{text}` does not start with `/`"),
+            "paths start with `/`, e.g. `/open-apis/hire/v1/external_interviews`".to_owned(),
+        ),
+        "^https://" => (
+            format!("`{text}` at {shown} is not an `https://` address"),
+            "write the full public address, starting with `https://`".to_owned(),
+        ),
+        "^https?://[^/]+$" => (
+            format!("host URL `{text}` has more than a scheme and a host"),
+            "write the base URL without a path or a trailing `/`, e.g. `https://open.feishu.cn`"
+                .to_owned(),
+        ),
+        "^[a-z][a-z0-9_]*$" => (
+            format!("`{text}` at {shown} is not snake_case"),
+            "use snake_case: lowercase letters, digits and `_`, starting with a letter".to_owned(),
+        ),
+        "^[A-Z][A-Za-z0-9]*$" => (
+            format!("`{text}` at {shown} is not UpperCamelCase"),
+            "use UpperCamelCase: letters and digits, starting with a capital letter".to_owned(),
+        ),
+        other => (
+            format!("`{text}` at {shown} does not match `{other}`"),
+            format!("the value must match the regular expression `{other}`"),
+        ),
+    }
+}
+
+/// The sub-schema of the format schema that describes the value at `pointer`.
+fn schema_at<'s>(root: &'s serde_json::Value, pointer: &str) -> Option<&'s serde_json::Value> {
+    let mut node = resolve(root, root)?;
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let items = node
+            .get("items")
+            .filter(|_| segment.parse::<usize>().is_ok());
+        node = match items {
+            Some(items) => items,
+            None => node.get("properties")?.get(&segment)?,
+        };
+        node = resolve(root, node)?;
+    }
+    Some(node)
+}
+
+/// Follows `$ref`s and unwraps the `anyOf: [x, null]` of optional values.
+fn resolve<'s>(
+    root: &'s serde_json::Value,
+    mut node: &'s serde_json::Value,
+) -> Option<&'s serde_json::Value> {
+    loop {
+        if let Some(reference) = node.get("$ref").and_then(serde_json::Value::as_str) {
+            let name = reference.strip_prefix("#/$defs/")?;
+            node = root.get("$defs")?.get(name)?;
+        } else if let Some(options) = node.get("anyOf").and_then(serde_json::Value::as_array) {
+            let mut not_null = options.iter().filter(|option| {
+                option.get("type").and_then(serde_json::Value::as_str) != Some("null")
+            });
+            match (not_null.next(), not_null.next()) {
+                (Some(only), None) => node = only,
+                _ => return Some(node),
+            }
+        } else {
+            return Some(node);
         }
-        "^[A-Z][A-Za-z0-9]*$" => {
-            "use UpperCamelCase: letters and digits, starting with a capital letter".to_owned()
-        }
-        other => format!("the value must match the regular expression `{other}`"),
+    }
+}
+
+fn property_names(schema: &serde_json::Value) -> Vec<String> {
+    schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The `const`s of a `oneOf` (how schemars writes a unit enum) or the items of an `enum`.
+fn allowed_values(schema: &serde_json::Value) -> Vec<String> {
+    let from_one_of = schema
+        .get("oneOf")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|option| option.get("const"));
+    let from_enum = schema
+        .get("enum")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten();
+    from_one_of
+        .chain(from_enum)
+        .map(|value| match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// The candidate most like `word`, if one is close enough to be a likely typo.
+fn closest<'c>(word: &str, candidates: &'c [String]) -> Option<&'c str> {
+    candidates
+        .iter()
+        .map(|candidate| {
+            let score = strsim::jaro_winkler(&word.to_lowercase(), &candidate.to_lowercase());
+            (score, candidate)
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate.as_str())
+}
+
+/// `a`, `b` and `c`.
+fn code_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
+    match quoted.split_last() {
+        None => "none".to_owned(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }
 

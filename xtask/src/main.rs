@@ -30,37 +30,46 @@ fn main() -> ExitCode {
 }
 
 fn run_codegen(check: bool) -> ExitCode {
-    let layout = Layout::workspace();
-    let outputs = match codegen::render(&layout) {
-        Ok(outputs) => outputs,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(2);
-        }
-    };
+    let mut stale = Vec::new();
+    let mut total = 0;
+    for layout in Layout::all() {
+        let outputs = match codegen::render(&layout) {
+            Ok(outputs) => outputs,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::from(2);
+            }
+        };
+        total += outputs.len();
+        let changes = if check {
+            codegen::drift(&layout, &outputs)
+        } else {
+            match codegen::write(&layout, &outputs) {
+                Ok(changes) => changes,
+                Err(error) => {
+                    eprintln!("{error}");
+                    return ExitCode::from(2);
+                }
+            }
+        };
+        // Show paths relative to the workspace root, whatever the layout's root.
+        let prefix = layout
+            .root
+            .strip_prefix(Layout::workspace().root)
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        stale.extend(changes.into_iter().map(|change| change.under(&prefix)));
+    }
+    if stale.is_empty() {
+        println!("generated files are up to date ({total} files)");
+        return ExitCode::SUCCESS;
+    }
     if check {
-        let drifts = codegen::drift(&layout, &outputs);
-        if drifts.is_empty() {
-            println!("generated files are up to date ({} files)", outputs.len());
-            return ExitCode::SUCCESS;
-        }
-        eprintln!("{}", codegen::drift_message(&drifts));
+        eprintln!("{}", codegen::drift_message(&stale));
         return ExitCode::FAILURE;
     }
-    match codegen::write(&layout, &outputs) {
-        Ok(changes) if changes.is_empty() => {
-            println!("generated files are up to date ({} files)", outputs.len());
-            ExitCode::SUCCESS
-        }
-        Ok(changes) => {
-            for change in &changes {
-                println!("updated {change}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("{error}");
-            ExitCode::from(2)
-        }
+    for change in &stale {
+        println!("updated {change}");
     }
+    ExitCode::SUCCESS
 }

@@ -631,19 +631,19 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
         codes.insert(row.code.value, (def, Site { file: fi, position }));
     };
     for (fi, file) in files.iter().enumerate() {
-        check_table_duplicates(
+        // A row repeated within one table is reported once, as such, and not registered again.
+        let rows = first_rows(
             &mut b,
             fi,
             &file.spec.error_codes,
             "the platform error codes",
         );
-        for row in &file.spec.error_codes {
+        for row in rows {
             register_code(&mut b, fi, row);
         }
         for endpoint in &file.spec.endpoints {
             let table = format!("the error table of `{}`", endpoint.name.value);
-            check_table_duplicates(&mut b, fi, &endpoint.errors, &table);
-            for row in &endpoint.errors {
+            for row in first_rows(&mut b, fi, &endpoint.errors, &table) {
                 register_code(&mut b, fi, row);
             }
         }
@@ -769,11 +769,18 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
     })
 }
 
-fn check_table_duplicates(b: &mut Builder<'_>, fi: usize, rows: &[ErrorCodeSpec], table: &str) {
+/// The rows of an error table whose code has not appeared earlier in it; reports the others.
+fn first_rows<'r>(
+    b: &mut Builder<'_>,
+    fi: usize,
+    rows: &'r [ErrorCodeSpec],
+    table: &str,
+) -> Vec<&'r ErrorCodeSpec> {
     let mut seen: HashMap<i64, Position> = HashMap::new();
+    let mut first_rows = Vec::new();
     for row in rows {
         let position = pos(row.code.referenced);
-        if let Some(first) = seen.insert(row.code.value, position) {
+        if let Some(first) = seen.get(&row.code.value).copied() {
             b.error(
                 fi,
                 position,
@@ -783,8 +790,51 @@ fn check_table_duplicates(b: &mut Builder<'_>, fi: usize, rows: &[ErrorCodeSpec]
                     first.line
                 ),
             );
+        } else {
+            seen.insert(row.code.value, position);
+            first_rows.push(row);
         }
     }
+    first_rows
+}
+
+/// What the author of an undefined type name probably meant.
+fn undefined_type_help(name: &str, kinds: &HashMap<String, bool>) -> String {
+    let alias = match name.to_ascii_lowercase().as_str() {
+        "integer" | "int" | "long" => Some(
+            "Feishu's documentation says `integer`; the format wants the width: `int32`, or \
+             `int64` where Feishu notes int64 (timestamps, large ids)",
+        ),
+        "number" | "float" | "double" | "float32" | "f64" => Some("write `float64`"),
+        "bool" => Some("write `boolean`"),
+        "str" | "text" => Some("write `string`"),
+        "object" | "map" | "any" => Some(
+            "write `json` for a free-form value, or define an object under `objects:` and name it",
+        ),
+        "list" | "vec" | "[]" => Some("write `type: array` with `items:` naming the element type"),
+        _ => None,
+    };
+    if let Some(alias) = alias {
+        return alias.to_owned();
+    }
+    let defined = kinds
+        .keys()
+        .map(|known| {
+            (
+                strsim::jaro_winkler(&name.to_lowercase(), &known.to_lowercase()),
+                known,
+            )
+        })
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let mut help = match defined {
+        Some((_, known)) => format!("did you mean `{known}`? "),
+        None => String::new(),
+    };
+    help.push_str(&format!(
+        "use one of {SCALAR_KEYWORDS}, or define `{name}` under `enums:` or `objects:` in any spec file"
+    ));
+    help
 }
 
 fn resolve_field_type(
@@ -808,8 +858,11 @@ fn resolve_field_type(
         b.error(
             fi,
             position,
-            format!("field `{}` refers to undefined type `{name}`", field.name.value),
-            format!("use one of {SCALAR_KEYWORDS}, or define `{name}` under `enums:` or `objects:` in any spec file"),
+            format!(
+                "field `{}` refers to undefined type `{name}`",
+                field.name.value
+            ),
+            undefined_type_help(name, kinds),
         );
     };
     if field.ty.value == "array" {

@@ -1,1 +1,134 @@
-//! Placeholder; being written.
+//! A thin, safe client for Feishu (Lark) Hire's open API, built on the generated types of
+//! [`feishu_hire_types`]: tenant tokens, typed errors, client-side rate limiting and retries
+//! that never risk a duplicate.
+//!
+//! ```no_run
+//! use feishu_hire_client::{Client, CreateOutcome};
+//! use feishu_hire_types::{CreateExternalInterviewRequest, ParticipateStatus};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::builder()
+//!     .app_credentials("cli_a1b2c3d4", "app-secret") // or .tenant_access_token("t-…")
+//!     .build()?;
+//!
+//! let request = CreateExternalInterviewRequest::new("6960663240925956437")
+//!     .external_id("ats-interview-42") // makes retries safe
+//!     .participate_status(ParticipateStatus::Participated)
+//!     .begin_time(1_618_500_278_638);
+//!
+//! match client.create_external_interview(&request).await {
+//!     Ok(CreateOutcome::Created { interview, meta }) => {
+//!         println!("created {:?}, log id {:?}", interview.id, meta.log_id);
+//!     }
+//!     Ok(outcome) => println!("created earlier: {outcome:?}"),
+//!     Err(error) if error.may_have_been_created() => {
+//!         eprintln!("may have been created; retry later with the same external_id: {error}");
+//!     }
+//!     Err(error) => eprintln!("not created: {error}"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Client::send`] sends any request type of the specs; method, path, rate limit and
+//! idempotency come from its generated [`Endpoint`](feishu_hire_types::Endpoint). How
+//! requests and responses are encoded (strict requests, lenient responses) is described in
+//! [`feishu_hire_types::wire`].
+//!
+//! # Requests
+//!
+//! Every request carries `Authorization: Bearer <tenant_access_token>`,
+//! `Content-Type: application/json; charset=utf-8`, `User-Agent: feishu-hire-client/<version>`
+//! and `Oapi-Sdk-Request-Id: <uuid>`, one id per call and the same on every attempt (it is also
+//! in [`CallMeta::request_id`], in errors and in `tracing` spans). The body is serialised once,
+//! so every attempt sends the same bytes. Each attempt times out after 30 s by default.
+//!
+//! # Tokens
+//!
+//! With [`app_credentials`](ClientBuilder::app_credentials) the client fetches a tenant token
+//! from `tenant_access_token/internal` and uses it until 5 minutes before it expires (half its
+//! life, if it lives 10 minutes or less). Calls that need a token at the same moment share one
+//! fetch. When Feishu answers 99991663, 99991664 or 99991671 (token invalid), the client drops
+//! the token, fetches a new one and repeats the call once. If the token endpoint fails, the
+//! call fails with [`Error::Token`].
+//!
+//! # Errors
+//!
+//! [`Error::delivery`] says what happened to the request: [`Delivery::NotSent`] (safe to send
+//! again), [`Delivery::MaybeSent`] (timeout or lost connection: it may have been processed) or
+//! [`Delivery::Answered`]. An answered error carries the HTTP status, `code`, `msg`, log id
+//! (from `error.log_id` or the `X-Tt-Logid` header), troubleshooter link, field and permission
+//! violations, and the code's [`ErrorCategory`](feishu_hire_types::ErrorCategory) from the
+//! generated [`ErrorCode`](feishu_hire_types::ErrorCode). A body that is not the documented
+//! JSON (a gateway's HTML page, an empty or truncated body) is an [`Error::InvalidResponse`]
+//! with the status and the start of the body. [`Error::may_have_been_created`] tells whether a
+//! failed create call might still have created the interview.
+//!
+//! # Retries
+//!
+//! | What happened                                       | Retried                         | Wait before the retry          |
+//! |-----------------------------------------------------|---------------------------------|--------------------------------|
+//! | no connection (refused, DNS, TLS handshake)         | always: nothing was sent        | backoff                        |
+//! | HTTP 429, or code 99991400                          | always: Feishu refused it       | `x-ogw-ratelimit-reset` seconds, else backoff |
+//! | token refused (99991663, 99991664, 99991671)        | once, with a new token (app credentials only) | none             |
+//! | timeout, connection lost after sending              | only with an `external_id`      | backoff                        |
+//! | HTTP 5xx, or code 1002001 (system error)            | only with an `external_id`      | backoff                        |
+//! | anything else (parameter, permission, unknown code) | never                           |                                |
+//!
+//! A request is idempotent when [`ApiRequest::idempotency_key`](feishu_hire_types::ApiRequest::idempotency_key)
+//! returns a key; for a create request, that is its `external_id`. Without one, a server error
+//! or timeout is returned at once, marked [may have been created](Error::may_have_been_created),
+//! because sending it again could create a second interview. The [`RetryPolicy`] bounds the
+//! attempts and the total time; a wait that would end after its deadline is not started.
+//! Waits go through a [`Sleeper`], which tests replace to record them.
+//!
+//! # Rate limiting
+//!
+//! The client paces requests to each endpoint at its documented rate (10 requests per second
+//! for creating interviews), evenly spaced, with one limiter per endpoint shared by all clones
+//! of a client. Change it with [`rate_limit_per_second`](ClientBuilder::rate_limit_per_second)
+//! (for several processes sharing one app) or turn it off with
+//! [`no_rate_limit`](ClientBuilder::no_rate_limit).
+//!
+//! # Repeated `external_id`
+//!
+//! Feishu documents that the same `external_id` creates at most one interview within 24 hours,
+//! but not what it answers to the second request. We do not guess; the client handles both
+//! plausible answers:
+//!
+//! - **Feishu returns the stored record** (code 0 with `data.external_interview`): the client
+//!   reports [`CreateOutcome::Created`]. It cannot tell this from a first creation, since the
+//!   answers look the same, and it does not need to: either way exactly one interview exists
+//!   for the `external_id`, and the caller holds it.
+//! - **Feishu refuses with some error code**: by default that is an [`Error::Api`] like any
+//!   other refusal, because the code is undocumented. Once you know the answer, configure an
+//!   [`AlreadyExistsRule`] (by code, or by a predicate on status, code and message) and the
+//!   client reports [`CreateOutcome::AlreadyExists`] instead. The rule applies only to requests
+//!   with an `external_id`, and before retry decisions: a matching answer ends the call.
+//!
+//! The assumption behind this: Feishu keeps its documented promise, so a repeat never creates
+//! a second interview, whatever it answers.
+//!
+//! # Logs
+//!
+//! The client emits `tracing` events in a `feishu_hire_call` span carrying the endpoint and
+//! request id; events carry the attempt, status, code and log id. Secrets (app secret, tokens)
+//! appear in no log, `Debug` output or error.
+
+mod already_exists;
+mod builder;
+mod client;
+mod error;
+mod rate_limit;
+mod retry;
+mod secret;
+mod token;
+
+pub use already_exists::AlreadyExistsRule;
+pub use builder::{BuildError, ClientBuilder};
+pub use client::{Answer, CallMeta, Client, CreateOutcome};
+pub use error::{ApiError, Delivery, Error, InvalidResponse, TransportError};
+pub use retry::{RetryPolicy, SleepFuture, Sleeper, TokioSleeper};
+
+/// The generated types this client sends and receives.
+pub use feishu_hire_types as types;

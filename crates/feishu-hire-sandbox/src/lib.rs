@@ -1,1 +1,133 @@
-//! Placeholder; being written.
+//! A Feishu-compatible sandbox server for Feishu (Lark) Hire's "create an external interview" API.
+//!
+#![doc = include_str!("../README.md")]
+
+mod cli;
+mod clock;
+mod config;
+mod faults;
+mod rate_limit;
+mod server;
+mod state;
+mod stats;
+mod validate;
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use cli::{IdempotencyArg, SandboxArgs, run};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{
+    ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOKEN_TTL, FaultConfig, IdempotencyMode,
+    SPEC_RATE_LIMIT_PER_SECOND, SandboxConfig,
+};
+pub use stats::{FaultCounts, Stats, StoredInterview};
+
+use crate::state::Shared;
+
+/// Path of the stored records: `GET` answers `{"count": N, "external_interviews": [...]}`
+/// (each a [`StoredInterview`]); `?external_id=…` keeps only that id's records.
+pub const RECORDS_PATH: &str = "/sandbox/external_interviews";
+
+/// Path of the counters: `GET` answers the [`Stats`] as JSON.
+pub const STATS_PATH: &str = "/sandbox/stats";
+
+/// Header the sandbox adds to answers with an injected fault: `server_error`, `rate_limit`
+/// or `delay`. Not a Feishu header.
+pub const FAULT_HEADER: &str = "x-sandbox-fault";
+
+/// Starts a sandbox on `127.0.0.1` at a free port, in the background of the current Tokio
+/// runtime.
+///
+/// Fails if the configuration is refused (see [`SandboxConfig::validate`]; the error is of
+/// kind [`io::ErrorKind::InvalidInput`]) or the port cannot be bound.
+pub async fn spawn(config: SandboxConfig) -> io::Result<Sandbox> {
+    spawn_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await
+}
+
+/// Starts a sandbox on `addr` (port 0 picks a free port), in the background of the current
+/// Tokio runtime. See [`spawn`].
+pub async fn spawn_on(addr: SocketAddr, config: SandboxConfig) -> io::Result<Sandbox> {
+    config
+        .validate()
+        .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
+    let shared = Arc::new(Shared::new(config).map_err(io::Error::other)?);
+    let listener = TcpListener::bind(addr).await?;
+    let local_addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = server::router(shared.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                // A dropped handle stops the server too: `stopped` then resolves with an error.
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!(%local_addr, "sandbox listening");
+    Ok(Sandbox {
+        shared,
+        local_addr,
+        stop: Some(stop),
+        server,
+    })
+}
+
+/// A running sandbox. Dropping it stops the server (gracefully, in the background);
+/// [`shutdown`](Sandbox::shutdown) stops it and waits.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<io::Result<()>>,
+}
+
+impl Sandbox {
+    /// The base URL to give a client, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The address the sandbox listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// Every stored record, oldest first.
+    pub fn records(&self) -> Vec<StoredInterview> {
+        self.shared.records()
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and waits for the server
+    /// to stop.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (&mut self.server).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(%err, "the sandbox server stopped with an error"),
+            Err(err) => tracing::warn!(%err, "the sandbox server task failed"),
+        }
+    }
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url())
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}

@@ -10,14 +10,14 @@ pub use auth_tenant_access_token::*;
 pub use feishu_platform::*;
 pub use hire_external_interview::*;
 
-/// Base URL of the Feishu open platform (mainland China)
+/// Base URL of the Feishu open platform (mainland China).
 ///
-/// 飞书开放平台.
+/// 飞书开放平台
 pub const HOST_FEISHU: &str = "https://open.feishu.cn";
 
-/// Base URL of the Lark open platform (international)
+/// Base URL of the Lark open platform (international).
 ///
-/// Lark 开放平台（海外）.
+/// Lark 开放平台（海外）
 pub const HOST_LARK: &str = "https://open.larksuite.com";
 
 /// Every endpoint in the specs.

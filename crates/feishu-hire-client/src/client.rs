@@ -1,0 +1,659 @@
+//! The client: one logical call, with its token, pacing, attempts and the judgement of each answer.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use feishu_hire_types::{
+    AccessTokenKind, ApiRequest, CreateExternalInterviewRequest, CreateExternalInterviewResponse,
+    Endpoint, ErrorCategory, ErrorCode, ErrorEnvelope, ExternalInterview,
+    TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest, TenantAccessTokenResponse,
+};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tracing::{Instrument, debug, info, warn};
+use uuid::Uuid;
+
+use crate::already_exists::AlreadyExistsRule;
+use crate::builder::ClientBuilder;
+use crate::error::{ApiError, Call, Error, InvalidResponse, TransportError};
+use crate::rate_limit::RateLimiters;
+use crate::retry::{RetryPolicy, Sleeper, SleeperName};
+use crate::token::{AppCredentials, Auth, BearerToken, CachedToken};
+
+/// The header that carries the caller's request id; the official Go SDK sends the same one.
+const REQUEST_ID_HEADER: &str = "oapi-sdk-request-id";
+/// Feishu's log id of an answer. `HeaderMap` matches names case-insensitively.
+const LOG_ID_HEADER: &str = "x-tt-logid";
+/// Seconds to wait after a rate-limit answer.
+const RATE_LIMIT_RESET_HEADER: &str = "x-ogw-ratelimit-reset";
+const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+
+/// Codes that mean "this token is no good": the client fetches a new one and repeats the call.
+const INVALID_TOKEN_CODES: [ErrorCode; 3] = [
+    ErrorCode::AccessTokenInvalid,
+    ErrorCode::TenantAccessTokenInvalid,
+    ErrorCode::AccessTokenMalformed,
+];
+
+/// A Feishu open-platform client. Cheap to clone; clones share the token cache and the rate
+/// limiter. Build one with [`Client::builder`].
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: String,
+    pub(crate) auth: Auth,
+    pub(crate) timeout: Duration,
+    pub(crate) user_agent: HeaderValue,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) rate_limiters: RateLimiters,
+    pub(crate) already_exists: AlreadyExistsRule,
+    pub(crate) sleeper: Arc<dyn Sleeper>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Client")
+            .field("base_url", &inner.base_url)
+            .field("auth", &inner.auth)
+            .field("timeout", &inner.timeout)
+            .field("retry", &inner.retry)
+            .field("rate_limit", &inner.rate_limiters.setting())
+            .field("already_exists", &inner.already_exists)
+            .field("sleeper", &SleeperName)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A successful answer: the decoded body and how the call went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer<T> {
+    /// The response body.
+    pub body: T,
+    /// Status, log id, request id and attempts.
+    pub meta: CallMeta,
+}
+
+/// How a call went, for logs and support requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallMeta {
+    /// HTTP status of the final answer.
+    pub status: u16,
+    /// Feishu's log id of the final answer (`error.log_id`, else the `X-Tt-Logid` header).
+    pub log_id: Option<String>,
+    /// The request id sent in `Oapi-Sdk-Request-Id`, the same on every attempt.
+    pub request_id: String,
+    /// HTTP requests made, the final one included.
+    pub attempts: u32,
+}
+
+/// What [`Client::create_external_interview`] achieved.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CreateOutcome {
+    /// Feishu answered code 0 with the interview. This includes a repeated `external_id` if
+    /// Feishu answers a repeat with the stored record (see the crate docs).
+    Created {
+        /// The interview as Feishu stored it.
+        interview: ExternalInterview,
+        /// How the call went.
+        meta: CallMeta,
+    },
+    /// Feishu refused the request with an answer the client's [`AlreadyExistsRule`] recognises
+    /// as "this `external_id` already exists": the interview was created earlier.
+    AlreadyExists {
+        /// Feishu's code.
+        code: i64,
+        /// Feishu's message.
+        msg: String,
+        /// The stored interview, if the answer carried one in `data.external_interview`.
+        interview: Option<ExternalInterview>,
+        /// How the call went.
+        meta: CallMeta,
+    },
+}
+
+impl CreateOutcome {
+    /// How the call went.
+    pub fn meta(&self) -> &CallMeta {
+        match self {
+            CreateOutcome::Created { meta, .. } | CreateOutcome::AlreadyExists { meta, .. } => meta,
+        }
+    }
+
+    /// The interview, if the answer carried it.
+    pub fn interview(&self) -> Option<&ExternalInterview> {
+        match self {
+            CreateOutcome::Created { interview, .. } => Some(interview),
+            CreateOutcome::AlreadyExists { interview, .. } => interview.as_ref(),
+        }
+    }
+
+    /// Whether this call created the interview (as far as the answer tells).
+    pub fn is_created(&self) -> bool {
+        matches!(self, CreateOutcome::Created { .. })
+    }
+}
+
+/// An answer the call ends with (code 0, or one the already-exists rule matched), before its
+/// body is decoded into the endpoint's response type.
+struct Delivered {
+    endpoint: &'static str,
+    meta: CallMeta,
+    code: i64,
+    msg: String,
+    body: Bytes,
+}
+
+/// Why a failed attempt may be tried again.
+#[derive(Debug, Clone, Copy)]
+enum RetryReason {
+    /// No connection was made.
+    NotSent,
+    /// Feishu asked us to slow down, maybe saying for how long.
+    RateLimited(Option<Duration>),
+    /// The server failed or did not answer; only safe for idempotent requests.
+    ServerOrNoAnswer,
+}
+
+impl RetryReason {
+    fn of(error: &Error, idempotent: bool) -> Option<Self> {
+        let (status, code, reset) = match error {
+            Error::NotSent(_) => return Some(Self::NotSent),
+            Error::MaybeSent(_) => return idempotent.then_some(Self::ServerOrNoAnswer),
+            Error::Api(api) => (api.status(), Some(api.error_code()), api.rate_limit_reset()),
+            Error::InvalidResponse(invalid) => (invalid.status(), None, invalid.rate_limit_reset()),
+            _ => return None,
+        };
+        let category = code.map(ErrorCode::category);
+        if status == 429 || category == Some(ErrorCategory::RateLimited) {
+            Some(Self::RateLimited(reset))
+        } else if status >= 500 || category == Some(ErrorCategory::System) {
+            idempotent.then_some(Self::ServerOrNoAnswer)
+        } else {
+            None
+        }
+    }
+}
+
+impl Client {
+    /// A builder, with Feishu's host, the default timeouts, retry policy and rate limit.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    pub(crate) fn from_inner(inner: Inner) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// Sends any request of the specs to its endpoint and decodes the answer.
+    ///
+    /// Every non-zero `code` is an error here; only
+    /// [`create_external_interview`](Self::create_external_interview) applies the
+    /// [`AlreadyExistsRule`].
+    pub async fn send<R: ApiRequest>(&self, request: &R) -> Result<Answer<R::Response>, Error> {
+        let body = encode(request, R::ENDPOINT)?;
+        let idempotent = request.idempotency_key().is_some();
+        let delivered = self.execute(R::ENDPOINT, body, idempotent, None).await?;
+        let body = decode(&delivered)?;
+        Ok(Answer {
+            body,
+            meta: delivered.meta,
+        })
+    }
+
+    /// Creates an external interview: `POST /open-apis/hire/v1/external_interviews`.
+    ///
+    /// With an `external_id` the call is retried after server errors and timeouts; without
+    /// one it is not, and such an error says it
+    /// [may have created](Error::may_have_been_created) the interview. An answer the
+    /// client's [`AlreadyExistsRule`] recognises becomes [`CreateOutcome::AlreadyExists`].
+    pub async fn create_external_interview(
+        &self,
+        request: &CreateExternalInterviewRequest,
+    ) -> Result<CreateOutcome, Error> {
+        let endpoint = <CreateExternalInterviewRequest as ApiRequest>::ENDPOINT;
+        let body = encode(request, endpoint)?;
+        let idempotent = request.idempotency_key().is_some();
+        // Without an external_id nothing can "already exist", so the rule does not apply.
+        let rule = Some(&self.inner.already_exists).filter(|rule| idempotent && !rule.is_none());
+        let delivered = self.execute(endpoint, body, idempotent, rule).await?;
+        if delivered.code != 0 {
+            // The answer to a repeat is undocumented; take the record if it happens to carry one.
+            let interview =
+                serde_json::from_slice::<CreateExternalInterviewResponse>(&delivered.body)
+                    .ok()
+                    .and_then(|response| response.data)
+                    .and_then(|data| data.external_interview);
+            return Ok(CreateOutcome::AlreadyExists {
+                code: delivered.code,
+                msg: delivered.msg,
+                interview,
+                meta: delivered.meta,
+            });
+        }
+        let response: CreateExternalInterviewResponse = decode(&delivered)?;
+        match response.data.and_then(|data| data.external_interview) {
+            Some(interview) => Ok(CreateOutcome::Created {
+                interview,
+                meta: delivered.meta,
+            }),
+            None => Err(invalid_success(
+                &delivered,
+                "code 0 but no `data.external_interview`",
+            )),
+        }
+    }
+
+    /// One logical call: attempts until an answer ends it or the retry policy gives up.
+    async fn execute(
+        &self,
+        endpoint: &'static Endpoint,
+        body: Bytes,
+        idempotent: bool,
+        already_exists: Option<&AlreadyExistsRule>,
+    ) -> Result<Delivered, Error> {
+        let request_id = Uuid::new_v4().to_string();
+        let span = tracing::info_span!(
+            "feishu_hire_call",
+            endpoint = endpoint.name,
+            request_id = %request_id,
+        );
+        self.attempts(endpoint, body, idempotent, already_exists, request_id)
+            .instrument(span)
+            .await
+    }
+
+    async fn attempts(
+        &self,
+        endpoint: &'static Endpoint,
+        body: Bytes,
+        idempotent: bool,
+        already_exists: Option<&AlreadyExistsRule>,
+        request_id: String,
+    ) -> Result<Delivered, Error> {
+        let invalid_request = |reason: String| Error::InvalidRequest {
+            endpoint: endpoint.name,
+            reason,
+        };
+        let method = reqwest::Method::from_bytes(endpoint.method.as_str().as_bytes())
+            .map_err(|_| invalid_request(format!("unknown HTTP method {}", endpoint.method)))?;
+        let url = format!("{}{}", self.inner.base_url, endpoint.path);
+        let request_id_header = HeaderValue::try_from(request_id.as_str())
+            .map_err(|_| invalid_request(format!("invalid request id {request_id:?}")))?;
+        let policy = &self.inner.retry;
+        let started = Instant::now();
+        let mut backoff = policy.backoff();
+        let mut attempt = 0;
+        let mut token_refreshed = false;
+        loop {
+            attempt += 1;
+            let call = Call {
+                endpoint: endpoint.name,
+                request_id: request_id.clone(),
+                attempts: attempt,
+            };
+            self.inner.rate_limiters.until_ready(endpoint).await;
+            let token = match endpoint.access_token {
+                AccessTokenKind::None => None,
+                AccessTokenKind::Tenant => Some(self.tenant_token().await?),
+                other => {
+                    return Err(invalid_request(format!(
+                        "{other:?} access tokens are not supported"
+                    )));
+                }
+            };
+            debug!(attempt, "sending");
+            let request = self
+                .inner
+                .http
+                .request(method.clone(), &url)
+                .timeout(self.inner.timeout)
+                .headers(self.headers(&request_id_header, token.as_ref()))
+                .body(body.clone());
+            let error = match send_attempt(request, call, already_exists).await {
+                Ok(delivered) => {
+                    debug!(
+                        attempt,
+                        status = delivered.meta.status,
+                        code = delivered.code,
+                        log_id = delivered.meta.log_id.as_deref(),
+                        "answered"
+                    );
+                    return Ok(delivered);
+                }
+                Err(error) => error,
+            };
+            let refused_token = error
+                .error_code()
+                .is_some_and(|code| INVALID_TOKEN_CODES.contains(&code));
+            // Once per call: a token refused right after it was fetched will not get better.
+            if refused_token
+                && !token_refreshed
+                && let Some(token) = &token
+                && self.forget_token(token).await
+            {
+                token_refreshed = true;
+                info!(
+                    attempt,
+                    code = error.code(),
+                    log_id = error.log_id(),
+                    "token refused; fetching a new one"
+                );
+                continue;
+            }
+            let Some(reason) = RetryReason::of(&error, idempotent) else {
+                if error.may_have_been_created() && !idempotent {
+                    warn!(attempt, log_id = error.log_id(), %error, "not retried: the request has no idempotency key and may have been processed");
+                } else {
+                    debug!(attempt, log_id = error.log_id(), %error, "not retried");
+                }
+                return Err(error);
+            };
+            if attempt >= policy.max_attempts {
+                warn!(attempt, log_id = error.log_id(), %error, "giving up: no attempts left");
+                return Err(error);
+            }
+            let wait = match reason {
+                RetryReason::RateLimited(Some(reset)) => Some(reset),
+                _ => backoff.next(),
+            };
+            let Some(wait) = wait.filter(|wait| started.elapsed() + *wait <= policy.total_deadline)
+            else {
+                warn!(attempt, log_id = error.log_id(), %error, "giving up: the wait would end after the deadline");
+                return Err(error);
+            };
+            warn!(
+                attempt,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                log_id = error.log_id(),
+                %error,
+                "retrying"
+            );
+            self.inner.sleeper.sleep(wait).await;
+        }
+    }
+
+    fn headers(&self, request_id: &HeaderValue, token: Option<&BearerToken>) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(4);
+        headers.insert(USER_AGENT, self.inner.user_agent.clone());
+        headers.insert(CONTENT_TYPE, JSON_UTF8);
+        headers.insert(REQUEST_ID_HEADER, request_id.clone());
+        if let Some(token) = token {
+            headers.insert(AUTHORIZATION, token.header().clone());
+        }
+        headers
+    }
+
+    /// The tenant token for the next attempt: the fixed one, a cached one, or a fresh one.
+    async fn tenant_token(&self) -> Result<BearerToken, Error> {
+        let app = match &self.inner.auth {
+            Auth::Fixed(token) => return Ok(token.clone()),
+            Auth::App(app) => app,
+        };
+        // Held while fetching: concurrent calls wait here and then reuse the fetched token.
+        let mut cached = app.cache.lock().await;
+        if let Some(fresh) = cached.as_ref().filter(|t| t.is_fresh(Instant::now())) {
+            return Ok(fresh.token.clone());
+        }
+        let fetched = self
+            .fetch_tenant_token(app)
+            .await
+            .map_err(|error| Error::Token(Box::new(error)))?;
+        let token = fetched.token.clone();
+        *cached = Some(fetched);
+        Ok(token)
+    }
+
+    /// Drops `token` from the cache (unless a concurrent call has already replaced it).
+    /// Returns whether a new token can be had at all.
+    async fn forget_token(&self, token: &BearerToken) -> bool {
+        let Auth::App(app) = &self.inner.auth else {
+            return false;
+        };
+        let mut cached = app.cache.lock().await;
+        if cached.as_ref().is_some_and(|c| c.token.same_token(token)) {
+            *cached = None;
+        }
+        true
+    }
+
+    fn fetch_tenant_token<'a>(
+        &'a self,
+        app: &'a AppCredentials,
+    ) -> Pin<Box<dyn Future<Output = Result<CachedToken, Error>> + Send + 'a>> {
+        // Boxed because a call fetches its token through `execute`, which is recursion.
+        Box::pin(async move {
+            debug!(app_id = %app.app_id, "fetching a tenant_access_token");
+            let request = TenantAccessTokenRequest::new(&app.app_id, app.app_secret.expose());
+            let body = encode(&request, &TENANT_ACCESS_TOKEN_INTERNAL)?;
+            let fetched_at = Instant::now();
+            // Fetching a token creates nothing, so it is always safe to repeat.
+            let delivered = self
+                .execute(&TENANT_ACCESS_TOKEN_INTERNAL, body, true, None)
+                .await?;
+            let response: TenantAccessTokenResponse = decode(&delivered)?;
+            let token = response
+                .tenant_access_token
+                .as_deref()
+                .ok_or_else(|| "code 0 but no `tenant_access_token`".to_owned())
+                .and_then(BearerToken::new)
+                .map_err(|reason| invalid_success(&delivered, reason))?;
+            Ok(CachedToken::new(token, fetched_at, response.expire))
+        })
+    }
+}
+
+/// Serialises once: every attempt sends these very bytes.
+fn encode<R: serde::Serialize>(request: &R, endpoint: &'static Endpoint) -> Result<Bytes, Error> {
+    serde_json::to_vec(request)
+        .map(Bytes::from)
+        .map_err(|error| Error::InvalidRequest {
+            endpoint: endpoint.name,
+            reason: format!("it does not serialise to JSON: {error}"),
+        })
+}
+
+/// Decodes a delivered body into the endpoint's response type.
+fn decode<T: DeserializeOwned>(delivered: &Delivered) -> Result<T, Error> {
+    serde_json::from_slice(&delivered.body).map_err(|error| {
+        let type_name = std::any::type_name::<T>();
+        let short_name = type_name.rsplit("::").next().unwrap_or(type_name);
+        invalid_success(
+            delivered,
+            format!("the body is not a valid `{short_name}`: {error}"),
+        )
+    })
+}
+
+/// A success answer whose body is not what the endpoint documents.
+fn invalid_success(delivered: &Delivered, reason: impl Into<String>) -> Error {
+    let call = Call {
+        endpoint: delivered.endpoint,
+        request_id: delivered.meta.request_id.clone(),
+        attempts: delivered.meta.attempts,
+    };
+    Error::InvalidResponse(Box::new(InvalidResponse::new(
+        call,
+        delivered.meta.status,
+        delivered.meta.log_id.clone(),
+        reason,
+        &delivered.body,
+    )))
+}
+
+/// Sends one attempt and judges the answer.
+async fn send_attempt(
+    request: reqwest::RequestBuilder,
+    call: Call,
+    already_exists: Option<&AlreadyExistsRule>,
+) -> Result<Delivered, Error> {
+    let transport = |call: Call, source: reqwest::Error| {
+        // A connect error (refused, DNS, TLS handshake) means no byte of the request left.
+        let never_left = source.is_connect();
+        let error = Box::new(TransportError { call, source });
+        if never_left {
+            Error::NotSent(error)
+        } else {
+            Error::MaybeSent(error)
+        }
+    };
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(source) => return Err(transport(call, source)),
+    };
+    let status = response.status().as_u16();
+    let headers = response.headers();
+    let header_log_id = header_text(headers, LOG_ID_HEADER).map(str::to_owned);
+    let rate_limit_reset = header_text(headers, RATE_LIMIT_RESET_HEADER).and_then(parse_seconds);
+    let body = match response.bytes().await {
+        Ok(body) => body,
+        Err(source) => return Err(transport(call, source)),
+    };
+    judge(
+        call,
+        status,
+        header_log_id,
+        rate_limit_reset,
+        body,
+        already_exists,
+    )
+}
+
+/// Turns an answer into the call's result: a delivery, or an [`Error::Api`] /
+/// [`Error::InvalidResponse`].
+fn judge(
+    call: Call,
+    status: u16,
+    header_log_id: Option<String>,
+    rate_limit_reset: Option<Duration>,
+    body: Bytes,
+    already_exists: Option<&AlreadyExistsRule>,
+) -> Result<Delivered, Error> {
+    let invalid = |call: Call, log_id: Option<String>, reason: String, body: &[u8]| {
+        let mut invalid = InvalidResponse::new(call, status, log_id, reason, body);
+        invalid.rate_limit_reset = rate_limit_reset;
+        Error::InvalidResponse(Box::new(invalid))
+    };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(invalid(call, header_log_id, "empty body".into(), &body));
+    }
+    let envelope = match read_envelope(&body) {
+        Ok(envelope) => envelope,
+        Err(reason) => return Err(invalid(call, header_log_id, reason, &body)),
+    };
+    let mut detail = envelope.error.unwrap_or_default();
+    let log_id = detail.log_id.take().or(header_log_id);
+    let msg = envelope.msg.unwrap_or_default();
+    let success_status = (200..300).contains(&status);
+    let delivered = |call: Call, log_id, msg, body| Delivered {
+        endpoint: call.endpoint,
+        meta: CallMeta {
+            status,
+            log_id,
+            request_id: call.request_id,
+            attempts: call.attempts,
+        },
+        code: envelope.code,
+        msg,
+        body,
+    };
+    if envelope.code == 0 {
+        if success_status {
+            return Ok(delivered(call, log_id, msg, body));
+        }
+        return Err(invalid(
+            call,
+            log_id,
+            format!("HTTP {status} with code 0"),
+            &body,
+        ));
+    }
+    if already_exists.is_some_and(|rule| rule.matches(status, envelope.code, &msg)) {
+        return Ok(delivered(call, log_id, msg, body));
+    }
+    Err(Error::Api(Box::new(ApiError {
+        call,
+        status,
+        code: envelope.code,
+        msg,
+        log_id,
+        detail,
+        rate_limit_reset,
+    })))
+}
+
+/// The `code`, `msg` and `error` every Feishu answer has; a reason if the body has no `code`.
+fn read_envelope(body: &[u8]) -> Result<ErrorEnvelope, String> {
+    let json: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
+        if error.is_eof() {
+            format!("truncated JSON: {error}")
+        } else {
+            format!("not JSON: {error}")
+        }
+    })?;
+    ErrorEnvelope::deserialize(&json).or_else(|_| {
+        // Keep the code of an answer whose `msg` or `error` has an unexpected shape.
+        let code_only = serde_json::json!({ "code": json.get("code") });
+        ErrorEnvelope::deserialize(&code_only)
+            .map(
+                |envelope| match json.get("msg").and_then(|msg| msg.as_str()) {
+                    Some(msg) => envelope.msg(msg),
+                    None => envelope,
+                },
+            )
+            .map_err(|_| "JSON without an integer `code`".to_owned())
+    })
+}
+
+fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+}
+
+/// `x-ogw-ratelimit-reset`: whole or fractional seconds.
+fn parse_seconds(text: &str) -> Option<Duration> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_and_errors_cross_threads() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<Client>();
+        shareable::<Error>();
+        shareable::<CreateOutcome>();
+    }
+
+    #[test]
+    fn reset_header_is_seconds() {
+        assert_eq!(parse_seconds("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_seconds("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_seconds("-1"), None);
+        assert_eq!(parse_seconds("soon"), None);
+    }
+}

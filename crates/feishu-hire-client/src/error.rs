@@ -1,0 +1,601 @@
+//! What went wrong with a call, and what happened to the request on the way.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+use feishu_hire_types::{
+    ErrorCategory, ErrorCode, ErrorDetail, FieldViolation, PermissionViolation,
+};
+
+/// How many characters of an unexpected body an error keeps.
+const BODY_START_CHARS: usize = 200;
+
+/// What happened to a request that failed. This decides whether it is safe to send it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Delivery {
+    /// The request never reached Feishu (no connection, or it could not be built, or no token
+    /// could be had for it). Nothing was created; sending it again is safe.
+    NotSent,
+    /// The request may have reached Feishu, but no answer came back (timeout, connection
+    /// lost). It may have been processed.
+    MaybeSent,
+    /// Feishu (or a gateway in front of it) answered; the answer says what happened.
+    Answered,
+}
+
+impl fmt::Display for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Delivery::NotSent => "not sent",
+            Delivery::MaybeSent => "maybe sent",
+            Delivery::Answered => "answered",
+        })
+    }
+}
+
+/// Which call an error belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Call {
+    pub(crate) endpoint: &'static str,
+    pub(crate) request_id: String,
+    pub(crate) attempts: u32,
+}
+
+impl Call {
+    /// `"; gave up after 3 attempts"`, or nothing for a single attempt.
+    fn attempts_note(&self) -> String {
+        if self.attempts > 1 {
+            format!("; gave up after {} attempts", self.attempts)
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// The error of every client call.
+///
+/// Each variant answers "what happened to my request" ([`Error::delivery`]) and "could it have
+/// created something" ([`Error::may_have_been_created`]). `Display` is one line without
+/// secrets, fit for a log.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request could not be built (for example, it does not serialise), so it was not sent.
+    InvalidRequest {
+        /// The endpoint's name from the spec.
+        endpoint: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No connection could be made; the request never left this machine.
+    NotSent(Box<TransportError>),
+    /// The request may have reached Feishu, but no answer came back: a timeout, or a
+    /// connection lost while sending or receiving.
+    MaybeSent(Box<TransportError>),
+    /// Feishu answered with a non-zero `code`.
+    Api(Box<ApiError>),
+    /// Something answered, but not with the JSON the endpoint documents: a gateway's HTML
+    /// page, an empty or truncated body, or a success without the expected data.
+    InvalidResponse(Box<InvalidResponse>),
+    /// No `tenant_access_token` could be had from the token endpoint; the inner error says
+    /// why. The call itself was not processed.
+    Token(Box<Error>),
+}
+
+impl Error {
+    /// What happened to the request. For [`Error::Token`] it is [`Delivery::NotSent`]: the call
+    /// was not sent, or was refused for its token.
+    pub fn delivery(&self) -> Delivery {
+        match self {
+            Error::InvalidRequest { .. } | Error::NotSent(_) | Error::Token(_) => Delivery::NotSent,
+            Error::MaybeSent(_) => Delivery::MaybeSent,
+            Error::Api(_) | Error::InvalidResponse(_) => Delivery::Answered,
+        }
+    }
+
+    /// Whether the request may have taken effect (for a create call: created a record) even
+    /// though it failed. `true` after a timeout or lost connection, a server error (5xx, code
+    /// 1002001) and any other answer that is not a 4xx refusal; `false` when the request was
+    /// not sent or Feishu refused it (parameter, auth, permission, rate limit, any 4xx).
+    ///
+    /// A caller that sees `true` for a request without an `external_id` cannot safely send it
+    /// again: it might create a duplicate.
+    pub fn may_have_been_created(&self) -> bool {
+        match self {
+            Error::InvalidRequest { .. } | Error::NotSent(_) | Error::Token(_) => false,
+            Error::MaybeSent(_) => true,
+            Error::Api(api) => match api.category() {
+                ErrorCategory::Parameter
+                | ErrorCategory::RateLimited
+                | ErrorCategory::Auth
+                | ErrorCategory::Permission => false,
+                ErrorCategory::System => true,
+                _ => !is_client_error(api.status),
+            },
+            Error::InvalidResponse(invalid) => !is_client_error(invalid.status),
+        }
+    }
+
+    /// Whether the failure is about the moment, not the request: trying again later may
+    /// succeed (no connection, timeout, server error, rate limit). Whether trying again is
+    /// *safe* is [`Error::may_have_been_created`]'s question.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::InvalidRequest { .. } => false,
+            Error::NotSent(_) | Error::MaybeSent(_) => true,
+            Error::Api(api) => {
+                matches!(
+                    api.category(),
+                    ErrorCategory::System | ErrorCategory::RateLimited
+                ) || api.status >= 500
+            }
+            Error::InvalidResponse(invalid) => invalid.status == 429 || invalid.status >= 500,
+            Error::Token(inner) => inner.is_transient(),
+        }
+    }
+
+    /// Feishu's `code`, if it answered with one. For [`Error::Token`], the token endpoint's.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Error::Api(api) => Some(api.code),
+            Error::Token(inner) => inner.code(),
+            _ => None,
+        }
+    }
+
+    /// The code as the generated [`ErrorCode`], if Feishu answered with one.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.code().map(ErrorCode::from_code)
+    }
+
+    /// What kind of failure Feishu reported: the category of its code, or for an answer
+    /// without a code, `RateLimited` for HTTP 429 and `System` for HTTP 5xx.
+    pub fn category(&self) -> Option<ErrorCategory> {
+        match self {
+            Error::Api(api) => Some(api.category()),
+            Error::InvalidResponse(invalid) => match invalid.status {
+                429 => Some(ErrorCategory::RateLimited),
+                status if status >= 500 => Some(ErrorCategory::System),
+                _ => None,
+            },
+            Error::Token(inner) => inner.category(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of the answer, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(api) => Some(api.status),
+            Error::InvalidResponse(invalid) => Some(invalid.status),
+            Error::Token(inner) => inner.status(),
+            _ => None,
+        }
+    }
+
+    /// Feishu's log id of the answer (from `error.log_id`, else the `X-Tt-Logid` header);
+    /// quote it when asking Feishu for support.
+    pub fn log_id(&self) -> Option<&str> {
+        match self {
+            Error::Api(api) => api.log_id(),
+            Error::InvalidResponse(invalid) => invalid.log_id(),
+            Error::Token(inner) => inner.log_id(),
+            _ => None,
+        }
+    }
+
+    /// The request id the client sent in `Oapi-Sdk-Request-Id` (the same on every attempt).
+    /// For [`Error::Token`], the token request's.
+    pub fn request_id(&self) -> Option<&str> {
+        self.call().map(|call| call.request_id.as_str())
+    }
+
+    /// How many HTTP requests the call made before it gave up (0 if none). For
+    /// [`Error::Token`], the requests to the token endpoint.
+    pub fn attempts(&self) -> u32 {
+        self.call().map_or(0, |call| call.attempts)
+    }
+
+    /// Whether getting a token failed, rather than the call itself.
+    pub fn is_token_error(&self) -> bool {
+        matches!(self, Error::Token(_))
+    }
+
+    /// The Feishu answer, for an [`Error::Api`].
+    pub fn as_api_error(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    fn call(&self) -> Option<&Call> {
+        match self {
+            Error::InvalidRequest { .. } => None,
+            Error::NotSent(transport) | Error::MaybeSent(transport) => Some(&transport.call),
+            Error::Api(api) => Some(&api.call),
+            Error::InvalidResponse(invalid) => Some(&invalid.call),
+            Error::Token(inner) => inner.call(),
+        }
+    }
+}
+
+fn is_client_error(status: u16) -> bool {
+    (400..500).contains(&status)
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidRequest { endpoint, reason } => {
+                write!(
+                    f,
+                    "{endpoint}: request not sent, it could not be built: {reason}"
+                )
+            }
+            Error::NotSent(transport) => write!(
+                f,
+                "{}: request not sent, could not connect to {}: {}{}",
+                transport.call.endpoint,
+                transport.url(),
+                root_cause(&transport.source),
+                transport.call.attempts_note()
+            ),
+            Error::MaybeSent(transport) if transport.timed_out() => write!(
+                f,
+                "{}: no answer from {} within the timeout; the request may have been processed{}",
+                transport.call.endpoint,
+                transport.url(),
+                transport.call.attempts_note()
+            ),
+            Error::MaybeSent(transport) => write!(
+                f,
+                "{}: connection to {} failed before an answer; the request may have been processed: {}{}",
+                transport.call.endpoint,
+                transport.url(),
+                root_cause(&transport.source),
+                transport.call.attempts_note()
+            ),
+            Error::Api(api) => api.fmt(f),
+            Error::InvalidResponse(invalid) => invalid.fmt(f),
+            Error::Token(inner) => write!(f, "could not get a tenant_access_token: {inner}"),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::NotSent(transport) | Error::MaybeSent(transport) => Some(&transport.source),
+            Error::Token(inner) => Some(inner.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// The innermost cause, which is the one that says what happened ("Connection refused").
+fn root_cause(error: &(dyn StdError + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// A request that got no answer. The underlying `reqwest::Error` is the error's `source()`.
+#[derive(Debug)]
+pub struct TransportError {
+    pub(crate) call: Call,
+    pub(crate) source: reqwest::Error,
+}
+
+impl TransportError {
+    /// The endpoint's name from the spec.
+    pub fn endpoint(&self) -> &'static str {
+        self.call.endpoint
+    }
+
+    /// The request id sent in `Oapi-Sdk-Request-Id`.
+    pub fn request_id(&self) -> &str {
+        &self.call.request_id
+    }
+
+    /// HTTP requests made, this one included.
+    pub fn attempts(&self) -> u32 {
+        self.call.attempts
+    }
+
+    /// Whether the request timed out.
+    pub fn timed_out(&self) -> bool {
+        self.source.is_timeout()
+    }
+
+    /// The URL the request went to.
+    pub fn url(&self) -> &str {
+        self.source.url().map_or("the server", |url| url.as_str())
+    }
+}
+
+/// Feishu's answer with a non-zero `code`: its status, code, message and error details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub(crate) call: Call,
+    pub(crate) status: u16,
+    pub(crate) code: i64,
+    pub(crate) msg: String,
+    pub(crate) log_id: Option<String>,
+    pub(crate) detail: ErrorDetail,
+    pub(crate) rate_limit_reset: Option<Duration>,
+}
+
+impl ApiError {
+    /// The endpoint's name from the spec.
+    pub fn endpoint(&self) -> &'static str {
+        self.call.endpoint
+    }
+
+    /// The request id sent in `Oapi-Sdk-Request-Id`.
+    pub fn request_id(&self) -> &str {
+        &self.call.request_id
+    }
+
+    /// HTTP requests made, the answered one included.
+    pub fn attempts(&self) -> u32 {
+        self.call.attempts
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Feishu's `code`.
+    pub fn code(&self) -> i64 {
+        self.code
+    }
+
+    /// The code as the generated [`ErrorCode`] ([`ErrorCode::Unknown`] for a code the specs do not list).
+    pub fn error_code(&self) -> ErrorCode {
+        ErrorCode::from_code(self.code)
+    }
+
+    /// The code's category ([`ErrorCategory::Unknown`] for a code the specs do not list).
+    pub fn category(&self) -> ErrorCategory {
+        self.error_code().category()
+    }
+
+    /// Feishu's `msg`.
+    pub fn msg(&self) -> &str {
+        &self.msg
+    }
+
+    /// The log id, from `error.log_id` or else the `X-Tt-Logid` header.
+    pub fn log_id(&self) -> Option<&str> {
+        self.log_id.as_deref()
+    }
+
+    /// `error.troubleshooter`: a link to Feishu's advice for this error.
+    pub fn troubleshooter(&self) -> Option<&str> {
+        self.detail.troubleshooter.as_deref()
+    }
+
+    /// `error.field_violations`: the fields Feishu refused.
+    pub fn field_violations(&self) -> &[FieldViolation] {
+        &self.detail.field_violations
+    }
+
+    /// `error.permission_violations`: the permissions the app lacks.
+    pub fn permission_violations(&self) -> &[PermissionViolation] {
+        &self.detail.permission_violations
+    }
+
+    /// `error.details`, free-form.
+    pub fn details(&self) -> &[serde_json::Value] {
+        &self.detail.details
+    }
+
+    /// The wait the `x-ogw-ratelimit-reset` header asked for, if it was sent.
+    pub fn rate_limit_reset(&self) -> Option<Duration> {
+        self.rate_limit_reset
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let code = self.error_code();
+        write!(
+            f,
+            "{}: HTTP {}, code {} ",
+            self.call.endpoint, self.status, self.code
+        )?;
+        match code.description() {
+            Some(description) => write!(f, "({}: {description})", code.category())?,
+            None => f.write_str("(not in the specs)")?,
+        }
+        write!(
+            f,
+            ": {}",
+            if self.msg.is_empty() {
+                "no msg"
+            } else {
+                &self.msg
+            }
+        )?;
+        for violation in self.field_violations() {
+            write!(f, "; field `{}`", violation.field.as_deref().unwrap_or("?"))?;
+            if let Some(value) = &violation.value {
+                write!(f, " = {value:?}")?;
+            }
+            if let Some(description) = &violation.description {
+                write!(f, ": {description}")?;
+            }
+        }
+        for violation in self.permission_violations() {
+            write!(
+                f,
+                "; missing permission `{}`",
+                violation.subject.as_deref().unwrap_or("?")
+            )?;
+        }
+        if let Some(log_id) = &self.log_id {
+            write!(f, "; log id {log_id}")?;
+        }
+        f.write_str(&self.call.attempts_note())
+    }
+}
+
+/// An answer that is not the JSON the endpoint documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidResponse {
+    pub(crate) call: Call,
+    pub(crate) status: u16,
+    pub(crate) log_id: Option<String>,
+    pub(crate) reason: String,
+    pub(crate) body_start: String,
+    pub(crate) rate_limit_reset: Option<Duration>,
+}
+
+impl InvalidResponse {
+    pub(crate) fn new(
+        call: Call,
+        status: u16,
+        log_id: Option<String>,
+        reason: impl Into<String>,
+        body: &[u8],
+    ) -> Self {
+        Self {
+            call,
+            status,
+            log_id,
+            reason: reason.into(),
+            body_start: body_start(body),
+            rate_limit_reset: None,
+        }
+    }
+
+    /// The endpoint's name from the spec.
+    pub fn endpoint(&self) -> &'static str {
+        self.call.endpoint
+    }
+
+    /// The request id sent in `Oapi-Sdk-Request-Id`.
+    pub fn request_id(&self) -> &str {
+        &self.call.request_id
+    }
+
+    /// HTTP requests made, the answered one included.
+    pub fn attempts(&self) -> u32 {
+        self.call.attempts
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The `X-Tt-Logid` header, if any.
+    pub fn log_id(&self) -> Option<&str> {
+        self.log_id.as_deref()
+    }
+
+    /// What is wrong with the body ("empty body", the JSON parser's message, …).
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The first 200 characters of the body (invalid UTF-8 replaced), `…` if there was more.
+    pub fn body_start(&self) -> &str {
+        &self.body_start
+    }
+
+    /// The wait the `x-ogw-ratelimit-reset` header asked for, if it was sent.
+    pub fn rate_limit_reset(&self) -> Option<Duration> {
+        self.rate_limit_reset
+    }
+}
+
+impl fmt::Display for InvalidResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: unexpected HTTP {} answer: {}",
+            self.call.endpoint, self.status, self.reason
+        )?;
+        if let Some(log_id) = &self.log_id {
+            write!(f, "; log id {log_id}")?;
+        }
+        if !self.body_start.is_empty() {
+            // Debug quotes and escapes it, which keeps the message on one line.
+            write!(f, "; body starts {:?}", self.body_start)?;
+        }
+        f.write_str(&self.call.attempts_note())
+    }
+}
+
+fn body_start(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut start: String = text.chars().take(BODY_START_CHARS).collect();
+    if start.len() < text.len() {
+        start.push('…');
+    }
+    start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call() -> Call {
+        Call {
+            endpoint: "create_external_interview",
+            request_id: "r".into(),
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn body_start_keeps_200_chars() {
+        let long = "字".repeat(300);
+        let start = body_start(long.as_bytes());
+        assert_eq!(start.chars().count(), 201);
+        assert!(start.ends_with('…'));
+        assert_eq!(body_start(b"short"), "short");
+        assert_eq!(body_start(b"\xff"), "\u{fffd}");
+    }
+
+    #[test]
+    fn refusals_did_not_create_and_server_errors_may_have() {
+        let api = |status, code| {
+            Error::Api(Box::new(ApiError {
+                call: call(),
+                status,
+                code,
+                msg: String::new(),
+                log_id: None,
+                detail: ErrorDetail::new(),
+                rate_limit_reset: None,
+            }))
+        };
+        assert!(!api(400, 1_002_002).may_have_been_created());
+        assert!(api(500, 1_002_001).may_have_been_created());
+        assert!(api(200, 1_002_001).may_have_been_created());
+        assert!(!api(429, 99_991_400).may_have_been_created());
+        assert!(!api(400, 42).may_have_been_created());
+        assert!(api(200, 42).may_have_been_created());
+        assert!(api(503, 42).may_have_been_created());
+        let invalid = |status| {
+            Error::InvalidResponse(Box::new(InvalidResponse::new(
+                call(),
+                status,
+                None,
+                "x",
+                b"",
+            )))
+        };
+        assert!(invalid(502).may_have_been_created());
+        assert!(invalid(200).may_have_been_created());
+        assert!(!invalid(404).may_have_been_created());
+        assert_eq!(invalid(404).delivery(), Delivery::Answered);
+    }
+}

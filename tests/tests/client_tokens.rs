@@ -1,0 +1,239 @@
+//! Tenant tokens against wiremock: fetched once for many concurrent calls, refreshed when
+//! expired, and dropped and refetched (with the call repeated once) after each invalid-token code.
+
+#![allow(clippy::unwrap_used)]
+
+mod client_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use client_support::*;
+use feishu_hire_client::{Client, RetryPolicy};
+use feishu_hire_types::ErrorCategory;
+use serde_json::json;
+use tokio::task::JoinSet;
+use wiremock::MockServer;
+use wiremock::matchers::{body_json, header};
+
+fn app_client(server: &MockServer) -> Client {
+    client(server, &Arc::new(RecordingSleeper::default()))
+        .app_credentials(APP_ID, APP_SECRET)
+        .build()
+        .unwrap()
+}
+
+/// Mounts token answers: each token once, in order (the last one for good).
+async fn tokens(server: &MockServer, answers: &[(&str, i64)]) {
+    for (index, (token, expire)) in answers.iter().enumerate() {
+        let mock = token_call()
+            .and(body_json(
+                json!({"app_id": APP_ID, "app_secret": APP_SECRET}),
+            ))
+            .respond_with(token_answer(token, *expire));
+        let mock = if index + 1 < answers.len() {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
+        mock.mount(server).await;
+    }
+}
+
+/// The `Authorization` header of every create request, in order.
+async fn create_tokens(server: &MockServer) -> Vec<String> {
+    received_on(server, CREATE_PATH)
+        .await
+        .iter()
+        .map(|request| header_text(request, "authorization"))
+        .collect()
+}
+
+fn header_text(request: &wiremock::Request, name: &str) -> String {
+    header_of(request, name).unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn fifty_concurrent_calls_fetch_the_token_once() {
+    let server = MockServer::start().await;
+    token_call()
+        // Slow, so that all calls ask for the token while it is being fetched.
+        .respond_with(token_answer("t-1", 7200).set_delay(Duration::from_millis(200)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    create_call()
+        .and(header("authorization", "Bearer t-1"))
+        .respond_with(created("1"))
+        .expect(50)
+        .mount(&server)
+        .await;
+    let client = app_client(&server);
+
+    let mut calls = JoinSet::new();
+    for index in 0..50 {
+        let client = client.clone();
+        calls.spawn(async move {
+            client
+                .create_external_interview(&request(Some(&format!("ext-{index}"))))
+                .await
+        });
+    }
+    while let Some(result) = calls.join_next().await {
+        assert!(result.unwrap().unwrap().is_created());
+    }
+
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn an_expired_token_is_fetched_again() {
+    let server = MockServer::start().await;
+    // `expire: 0` is already stale once used; the second token lasts two hours.
+    tokens(&server, &[("t-1", 0), ("t-2", 7200)]).await;
+    create_call()
+        .respond_with(created("1"))
+        .mount(&server)
+        .await;
+    let client = app_client(&server);
+
+    for _ in 0..3 {
+        client
+            .create_external_interview(&request(None))
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(
+        create_tokens(&server).await,
+        ["Bearer t-1", "Bearer t-2", "Bearer t-2"]
+    );
+    assert_eq!(received_on(&server, TOKEN_PATH).await.len(), 2);
+}
+
+#[tokio::test]
+async fn each_invalid_token_code_drops_the_token_and_repeats_the_call_once() {
+    for code in [99_991_663, 99_991_664, 99_991_671] {
+        let server = MockServer::start().await;
+        tokens(&server, &[("t-old", 7200), ("t-new", 7200)]).await;
+        create_call()
+            .and(header("authorization", "Bearer t-old"))
+            .respond_with(refused(400, code, "invalid token"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        create_call()
+            .and(header("authorization", "Bearer t-new"))
+            .respond_with(created("1"))
+            .expect(2)
+            .mount(&server)
+            .await;
+        // No retries: repeating after a refused token is not a retry, the call was not processed.
+        let client = client(&server, &Arc::new(RecordingSleeper::default()))
+            .app_credentials(APP_ID, APP_SECRET)
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap();
+
+        // No external_id either: a refused token means nothing was created.
+        let outcome = client
+            .create_external_interview(&request(None))
+            .await
+            .unwrap();
+        assert_eq!(outcome.meta().attempts, 2, "{code}");
+        // The new token is cached.
+        client
+            .create_external_interview(&request(None))
+            .await
+            .unwrap();
+
+        assert_eq!(
+            create_tokens(&server).await,
+            ["Bearer t-old", "Bearer t-new", "Bearer t-new"],
+            "{code}"
+        );
+        assert_eq!(received_on(&server, TOKEN_PATH).await.len(), 2, "{code}");
+        server.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_refused_twice_is_an_auth_error() {
+    let server = MockServer::start().await;
+    tokens(&server, &[("t-1", 7200), ("t-2", 7200)]).await;
+    create_call()
+        .respond_with(refused(400, 99_991_663, "invalid access token"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = app_client(&server);
+
+    let error = client
+        .create_external_interview(&request(Some("ext-1")))
+        .await
+        .unwrap_err();
+
+    assert_eq!(error.code(), Some(99_991_663));
+    assert_eq!(error.category(), Some(ErrorCategory::Auth));
+    assert!(!error.is_token_error());
+    assert_eq!(error.attempts(), 2);
+    assert_eq!(received_on(&server, TOKEN_PATH).await.len(), 2);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_fixed_token_is_sent_as_is_and_not_refreshed() {
+    let server = MockServer::start().await;
+    token_call()
+        .respond_with(token_answer("t-never", 7200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    create_call()
+        .respond_with(refused(400, 99_991_663, "invalid access token"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let error = client(&server, &sleeper)
+        .build()
+        .unwrap()
+        .create_external_interview(&request(None))
+        .await
+        .unwrap_err();
+
+    assert_eq!(error.category(), Some(ErrorCategory::Auth));
+    assert_eq!(create_tokens(&server).await, [format!("Bearer {TOKEN}")]);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_failing_token_endpoint_is_retried_like_any_safe_request() {
+    let server = MockServer::start().await;
+    token_call()
+        .respond_with(refused(500, 1_002_001, "system error"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    tokens(&server, &[("t-1", 7200)]).await;
+    create_call()
+        .respond_with(created("1"))
+        .mount(&server)
+        .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = client(&server, &sleeper)
+        .app_credentials(APP_ID, APP_SECRET)
+        .retry_policy(quick_retries(3))
+        .build()
+        .unwrap();
+
+    // The create request has no external_id, but fetching a token creates nothing.
+    client
+        .create_external_interview(&request(None))
+        .await
+        .unwrap();
+
+    assert_eq!(received_on(&server, TOKEN_PATH).await.len(), 2);
+    assert_eq!(sleeper.waits().len(), 1);
+}
