@@ -1,2 +1,32 @@
-//! Placeholder; being written.
-fn main() {}
+//! The `feishu-hire` binary: parses the command line and runs it (see the library docs).
+
+use clap::Parser;
+use feishu_hire_cli::cli::{Cli, run};
+
+fn main() {
+    let cli = Cli::parse();
+    // Logs only when asked (RUST_LOG), on stderr, so they never mix with the summary.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            std::process::exit(feishu_hire_cli::exit::REFUSED);
+        }
+    };
+    let code = runtime.block_on(async {
+        let interrupts = feishu_hire_cli::signals::listen();
+        run(cli, interrupts).await
+    });
+    // Don't wait for blocking tasks (e.g. a read of stdin) that are no longer needed.
+    runtime.shutdown_background();
+    std::process::exit(code);
+}

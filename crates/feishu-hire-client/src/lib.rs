@@ -132,3 +132,9 @@ pub use retry::{RetryPolicy, SleepFuture, Sleeper, TokioSleeper};
 
 /// The generated types this client sends and receives.
 pub use feishu_hire_types as types;
+
+/// The workspace README's Rust examples, compiled and run as this crate's doctests so they
+/// cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

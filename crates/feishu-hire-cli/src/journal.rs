@@ -1,0 +1,684 @@
+//! The import journal: what Feishu confirmed, so a re-run sends only the rest.
+//!
+//! # Where
+//! Beside the input, named `<input>.journal` (e.g. `interviews.jsonl.journal`), or wherever
+//! `--journal PATH` says. Input from stdin gets `stdin-<first 12 hex digits of its SHA-256>.journal`
+//! in the current directory. `--sandbox` runs use a temporary journal (the in-process sandbox
+//! forgets everything when the run ends), unless `--journal` is given.
+//!
+//! # Format
+//! JSON Lines, append-only, one object per line:
+//!
+//! ```text
+//! {"journal":"feishu-hire import","version":1,"input":"interviews.jsonl","input_sha256":"9f2c…","input_bytes":183201,"target":"https://open.feishu.cn","created_at_ms":1718000000000}
+//! {"run":1,"started_at_ms":1718000000000,"importer":"0.1.0"}
+//! {"record":1,"line":1,"external_id":"ats-1","result":"created","id":"7396…","at_ms":1718000000417}
+//! {"record":2,"line":2,"external_id":"ats-2","result":"already_exists","code":12345,"at_ms":1718000000420}
+//! {"record":3,"line":4,"external_id":"ats-3","result":"failed","code":1002001,"log_id":"2024…","reason":"…","at_ms":1718000000433}
+//! ```
+//!
+//! - The **header** (first line) ties the journal to one input by its SHA-256 and size, and to
+//!   one target (base URL). A run whose input or target differs is refused.
+//! - A **run** line is appended at the start of each run.
+//! - An **entry** per record outcome: `record` is the record's ordinal in the input (1-based,
+//!   blank lines not counted), `line` where it starts. `created` and `already_exists` are
+//!   *confirmed*: Feishu said the interview exists, so no later run sends the record again
+//!   (`already_exists` carries the code that `--already-exists-code` matched).
+//!   `failed` entries are for the record only; a later run retries those records.
+//!
+//! # Durability
+//! Each line is written with one `write` as soon as its answer arrives, so a killed process
+//! (even SIGKILL) loses nothing it had been told; lines are `fsync`ed in batches (every 256
+//! lines or second, and at the end), so a power cut loses at most the last batch, whose
+//! records are then sent again under the same `external_id` (which Feishu deduplicates for
+//! 24 h). A last line cut short by a kill is dropped when the journal is next opened; damage
+//! anywhere else stops the import rather than guess.
+//!
+//! # Locking
+//! An import holds an exclusive lock on its journal ([`std::fs::File::try_lock`]) for its whole
+//! run; a second import of the same input is refused at once.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::bitset::Bitset;
+
+/// The `journal` value of a header line.
+pub const JOURNAL_KIND: &str = "feishu-hire import";
+/// The format version this importer writes and reads.
+pub const JOURNAL_VERSION: u32 = 1;
+
+/// Lines are `fsync`ed after this many…
+const SYNC_EVERY_LINES: u32 = 256;
+/// …or this long, whichever comes first.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+/// Longest journal line read back; real lines are a few hundred bytes.
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The first line of a journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalHeader {
+    /// Always [`JOURNAL_KIND`].
+    pub journal: String,
+    /// Always [`JOURNAL_VERSION`].
+    pub version: u32,
+    /// The input's path as given on the first run (for people; not compared).
+    pub input: String,
+    /// Hex SHA-256 of the input's bytes.
+    pub input_sha256: String,
+    /// The input's size in bytes.
+    pub input_bytes: u64,
+    /// Base URL of the target the records were sent to.
+    pub target: String,
+    /// When the first run started, in milliseconds since 1970.
+    pub created_at_ms: i64,
+}
+
+/// A line appended at the start of each run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunLine {
+    /// 1 for the first run, then counting up.
+    pub run: u32,
+    /// When it started, in milliseconds since 1970.
+    pub started_at_ms: i64,
+    /// The importer's version.
+    pub importer: String,
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EntryResult {
+    /// Feishu created the interview.
+    Created,
+    /// Feishu answered that the `external_id` was already used (see `--already-exists-code`).
+    AlreadyExists,
+    /// The record was not confirmed; a later run tries again.
+    Failed,
+}
+
+impl EntryResult {
+    /// Whether Feishu confirmed the interview exists.
+    pub fn is_confirmed(self) -> bool {
+        matches!(self, EntryResult::Created | EntryResult::AlreadyExists)
+    }
+}
+
+/// The outcome of one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// The record's ordinal in the input (1-based).
+    pub record: u64,
+    /// The line it starts on.
+    pub line: u64,
+    /// The `external_id` sent (the record's own or derived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// What happened.
+    pub result: EntryResult,
+    /// Feishu's id of the interview, when it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Feishu's code, for `already_exists` and `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    /// Feishu's log id, to quote to its support.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_id: Option<String>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When the answer arrived, in milliseconds since 1970.
+    pub at_ms: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Line {
+    Header(JournalHeader),
+    Run(RunLine),
+    Entry(JournalEntry),
+}
+
+/// Why a journal cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// Another import holds the lock.
+    #[error(
+        "another import is running with the journal {path} (it is locked); wait for it to finish, or stop it first"
+    )]
+    Locked {
+        /// The journal.
+        path: PathBuf,
+    },
+    /// Reading or writing failed.
+    #[error("journal {path}: {source}")]
+    Io {
+        /// The journal.
+        path: PathBuf,
+        /// The failure.
+        source: io::Error,
+    },
+    /// A line other than the last is not a journal line.
+    #[error(
+        "journal {path} is damaged at line {line} ({message}); move it away to start over, but note that the records it confirmed would then be sent again"
+    )]
+    Damaged {
+        /// The journal.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// The journal belongs to another input.
+    #[error(
+        "journal {path} belongs to another input (sha256 {journal_sha256}, {journal_bytes} bytes; this input: sha256 {input_sha256}, {input_bytes} bytes). The input changed since the journal was started. To import a corrected file, import it under a new name or pass --journal NEW_PATH; to retry failed records, re-run with the failures file"
+    )]
+    OtherInput {
+        /// The journal.
+        path: PathBuf,
+        /// The journal's input hash.
+        journal_sha256: String,
+        /// The journal's input size.
+        journal_bytes: u64,
+        /// This input's hash.
+        input_sha256: String,
+        /// This input's size.
+        input_bytes: u64,
+    },
+    /// The journal belongs to another target.
+    #[error(
+        "journal {path} records an import into {journal_target}, not {target}; pass --journal NEW_PATH to import the same input somewhere else"
+    )]
+    OtherTarget {
+        /// The journal.
+        path: PathBuf,
+        /// The journal's target.
+        journal_target: String,
+        /// This run's target.
+        target: String,
+    },
+    /// The journal's writer stopped (a write failed).
+    #[error("journal {path}: writing stopped after an error")]
+    WriterStopped {
+        /// The journal.
+        path: PathBuf,
+    },
+}
+
+/// An open, locked journal, with what earlier runs confirmed.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    header: Option<JournalHeader>,
+    confirmed: Bitset,
+    runs: u32,
+    entries: u64,
+    repaired_tail: bool,
+}
+
+/// Milliseconds since 1970 now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Journal {
+    /// Opens (or creates) the journal at `path`, locks it and reads it.
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let io_error = |source| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let existed = path.exists();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io_error)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(JournalError::Locked {
+                    path: path.to_owned(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(error)) => return Err(io_error(error)),
+        }
+        if !existed {
+            sync_parent_dir(path);
+        }
+        let mut journal = Self {
+            path: path.to_owned(),
+            file,
+            header: None,
+            confirmed: Bitset::new(),
+            runs: 0,
+            entries: 0,
+            repaired_tail: false,
+        };
+        journal.load()?;
+        Ok(journal)
+    }
+
+    fn load(&mut self) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let io_error = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        let damaged = |line: u64, message: String| JournalError::Damaged {
+            path: path.clone(),
+            line,
+            message,
+        };
+        let length = self.file.metadata().map_err(io_error)?.len();
+        let reading = self.file.try_clone().map_err(io_error)?;
+        let mut reader = BufReader::new(reading.take(length));
+        let mut offset: u64 = 0;
+        let mut number: u64 = 0;
+        let mut buffer = Vec::new();
+        // Where to cut a torn last line, and whether a complete last line lacks its newline.
+        let mut keep_until = 0;
+        let mut add_newline = false;
+        loop {
+            buffer.clear();
+            let read = (&mut reader)
+                .take(MAX_LINE_BYTES as u64)
+                .read_until(b'\n', &mut buffer)
+                .map_err(io_error)? as u64;
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            let next_offset = offset + read;
+            let has_newline = buffer.last() == Some(&b'\n');
+            let is_last = next_offset >= length;
+            let text = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
+            if text.iter().all(u8::is_ascii_whitespace) {
+                offset = next_offset;
+                keep_until = offset;
+                continue;
+            }
+            let parsed = if !has_newline && !is_last {
+                Err("line too long".to_owned())
+            } else {
+                serde_json::from_slice::<Line>(text).map_err(|e| e.to_string())
+            };
+            match parsed {
+                Ok(line) => {
+                    self.apply(line, number).map_err(|m| damaged(number, m))?;
+                    keep_until = next_offset;
+                    add_newline = !has_newline;
+                }
+                Err(_) if is_last => {
+                    // Cut short by a kill in the middle of a write: that answer is lost,
+                    // and its record will simply be sent again.
+                    self.repaired_tail = true;
+                    break;
+                }
+                Err(message) => return Err(damaged(number, message)),
+            }
+            offset = next_offset;
+        }
+        if keep_until < length {
+            self.file.set_len(keep_until).map_err(io_error)?;
+        }
+        self.file.seek(SeekFrom::End(0)).map_err(io_error)?;
+        if add_newline {
+            self.file.write_all(b"\n").map_err(io_error)?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, line: Line, number: u64) -> Result<(), String> {
+        match (line, &self.header) {
+            (Line::Header(header), None) if number == 1 => {
+                if header.journal != JOURNAL_KIND || header.version != JOURNAL_VERSION {
+                    return Err(format!(
+                        "this is a `{}` journal of version {}; this importer reads `{JOURNAL_KIND}` version {JOURNAL_VERSION}",
+                        header.journal, header.version
+                    ));
+                }
+                self.header = Some(header);
+            }
+            (_, None) => return Err("the first line is not a journal header".to_owned()),
+            (Line::Header(_), Some(_)) => return Err("a second header".to_owned()),
+            (Line::Run(run), Some(_)) => self.runs = self.runs.max(run.run),
+            (Line::Entry(entry), Some(_)) => {
+                self.entries += 1;
+                if entry.result.is_confirmed() {
+                    self.confirmed.insert(entry.record);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The header, unless the journal is new.
+    pub fn header(&self) -> Option<&JournalHeader> {
+        self.header.as_ref()
+    }
+
+    /// Whether an earlier run got a confirmation for the record with this ordinal.
+    pub fn is_confirmed(&self, record: u64) -> bool {
+        self.confirmed.contains(record)
+    }
+
+    /// Number of records confirmed by earlier runs.
+    pub fn confirmed_count(&self) -> u64 {
+        self.confirmed.len()
+    }
+
+    /// Number of earlier runs.
+    pub fn runs(&self) -> u32 {
+        self.runs
+    }
+
+    /// Whether a torn last line (from a killed run) was dropped on opening.
+    pub fn repaired_tail(&self) -> bool {
+        self.repaired_tail
+    }
+
+    /// Ties a new journal to `header`'s input and target, or checks that an existing one
+    /// has the same; then notes the start of a run.
+    pub fn bind(&mut self, header: JournalHeader) -> Result<(), JournalError> {
+        match &self.header {
+            Some(existing) => {
+                if existing.input_sha256 != header.input_sha256
+                    || existing.input_bytes != header.input_bytes
+                {
+                    return Err(JournalError::OtherInput {
+                        path: self.path.clone(),
+                        journal_sha256: existing.input_sha256.clone(),
+                        journal_bytes: existing.input_bytes,
+                        input_sha256: header.input_sha256,
+                        input_bytes: header.input_bytes,
+                    });
+                }
+                if existing.target.trim_end_matches('/') != header.target.trim_end_matches('/') {
+                    return Err(JournalError::OtherTarget {
+                        path: self.path.clone(),
+                        journal_target: existing.target.clone(),
+                        target: header.target,
+                    });
+                }
+            }
+            None => {
+                self.write_line(&header)?;
+                self.header = Some(header);
+            }
+        }
+        self.runs += 1;
+        let run = RunLine {
+            run: self.runs,
+            started_at_ms: now_ms(),
+            importer: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        self.write_line(&run)?;
+        self.file.sync_data().map_err(|source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    fn write_line(&mut self, value: &impl Serialize) -> Result<(), JournalError> {
+        let line = encode_line(value);
+        self.file
+            .write_all(&line)
+            .map_err(|source| JournalError::Io {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Hands the journal to a writer thread; the lock is held until the writer is closed.
+    pub fn into_writer(self) -> JournalWriter {
+        let (sender, receiver) = mpsc::sync_channel::<Vec<u8>>(1024);
+        let mut file = self.file;
+        let handle = std::thread::Builder::new()
+            .name("journal".to_owned())
+            .spawn(move || -> io::Result<()> {
+                let mut unsynced: u32 = 0;
+                let mut last_sync = Instant::now();
+                loop {
+                    match receiver.recv_timeout(SYNC_EVERY) {
+                        Ok(line) => {
+                            file.write_all(&line)?;
+                            unsynced += 1;
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                    if unsynced > 0
+                        && (unsynced >= SYNC_EVERY_LINES || last_sync.elapsed() >= SYNC_EVERY)
+                    {
+                        file.sync_data()?;
+                        unsynced = 0;
+                        last_sync = Instant::now();
+                    }
+                }
+                file.sync_data()
+            });
+        JournalWriter {
+            path: self.path,
+            sender: Some(sender),
+            handle: handle.ok(),
+        }
+    }
+}
+
+fn encode_line(value: &impl Serialize) -> Vec<u8> {
+    // Our journal types always serialize.
+    let mut line = serde_json::to_vec(value).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+/// Makes a new file's directory entry durable (best effort; not all systems allow it).
+fn sync_parent_dir(path: &Path) {
+    if let Some(parent) = path.parent() {
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        if let Ok(dir) = File::open(parent) {
+            let _ = dir.sync_all();
+        }
+    }
+}
+
+/// Appends entries from any thread; see [`Journal::into_writer`].
+#[derive(Debug)]
+pub struct JournalWriter {
+    path: PathBuf,
+    sender: Option<SyncSender<Vec<u8>>>,
+    handle: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl JournalWriter {
+    /// Appends one entry (written at once, `fsync`ed with its batch).
+    pub fn append(&self, entry: &JournalEntry) -> Result<(), JournalError> {
+        let stopped = || JournalError::WriterStopped {
+            path: self.path.clone(),
+        };
+        let sender = self.sender.as_ref().ok_or_else(stopped)?;
+        sender.send(encode_line(entry)).map_err(|_| stopped())
+    }
+
+    /// Writes and `fsync`s everything, and releases the lock.
+    pub fn close(mut self) -> Result<(), JournalError> {
+        self.sender = None;
+        let path = self.path.clone();
+        match self.handle.take().map(JoinHandle::join) {
+            Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(source))) => Err(JournalError::Io { path, source }),
+            Some(Err(_)) | None => Err(JournalError::WriterStopped { path }),
+        }
+    }
+}
+
+impl Drop for JournalWriter {
+    fn drop(&mut self) {
+        self.sender = None;
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(sha: &str) -> JournalHeader {
+        JournalHeader {
+            journal: JOURNAL_KIND.to_owned(),
+            version: JOURNAL_VERSION,
+            input: "in.jsonl".to_owned(),
+            input_sha256: sha.to_owned(),
+            input_bytes: 10,
+            target: "http://127.0.0.1:1".to_owned(),
+            created_at_ms: 1,
+        }
+    }
+
+    fn entry(record: u64, result: EntryResult) -> JournalEntry {
+        JournalEntry {
+            record,
+            line: record,
+            external_id: Some(format!("id-{record}")),
+            result,
+            id: None,
+            code: None,
+            log_id: None,
+            reason: None,
+            at_ms: 2,
+        }
+    }
+
+    #[test]
+    fn entries_survive_a_reopen_and_only_confirmed_ones_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut journal = Journal::open(&path).unwrap();
+        assert!(journal.header().is_none());
+        journal.bind(header("aa")).unwrap();
+        let writer = journal.into_writer();
+        writer.append(&entry(1, EntryResult::Created)).unwrap();
+        writer.append(&entry(2, EntryResult::Failed)).unwrap();
+        writer
+            .append(&entry(3, EntryResult::AlreadyExists))
+            .unwrap();
+        writer.close().unwrap();
+
+        let mut journal = Journal::open(&path).unwrap();
+        assert_eq!(journal.runs(), 1);
+        assert_eq!(journal.confirmed_count(), 2);
+        assert!(journal.is_confirmed(1) && !journal.is_confirmed(2) && journal.is_confirmed(3));
+        journal.bind(header("aa")).unwrap();
+        assert_eq!(journal.runs(), 2);
+    }
+
+    #[test]
+    fn a_second_open_is_refused_while_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let _first = Journal::open(&path).unwrap();
+        assert!(matches!(
+            Journal::open(&path),
+            Err(JournalError::Locked { .. })
+        ));
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_appending_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut text = String::from_utf8(encode_line(&header("aa"))).unwrap();
+        text.push_str(&String::from_utf8(encode_line(&entry(1, EntryResult::Created))).unwrap());
+        text.push_str(r#"{"record":2,"line":2,"external_id":"id-2","res"#);
+        std::fs::write(&path, &text).unwrap();
+
+        let journal = Journal::open(&path).unwrap();
+        assert!(journal.repaired_tail());
+        assert_eq!(journal.confirmed_count(), 1);
+        let writer = journal.into_writer();
+        writer.append(&entry(2, EntryResult::Created)).unwrap();
+        writer.close().unwrap();
+
+        let journal = Journal::open(&path).unwrap();
+        assert!(!journal.repaired_tail());
+        assert_eq!(journal.confirmed_count(), 2);
+    }
+
+    #[test]
+    fn a_complete_last_line_without_newline_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut bytes = encode_line(&header("aa"));
+        let mut last = encode_line(&entry(7, EntryResult::Created));
+        last.pop();
+        bytes.extend(last);
+        std::fs::write(&path, &bytes).unwrap();
+        let journal = Journal::open(&path).unwrap();
+        assert!(journal.is_confirmed(7));
+        let writer = journal.into_writer();
+        writer.append(&entry(8, EntryResult::Created)).unwrap();
+        writer.close().unwrap();
+        assert_eq!(Journal::open(&path).unwrap().confirmed_count(), 2);
+    }
+
+    #[test]
+    fn damage_before_the_last_line_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut bytes = encode_line(&header("aa"));
+        bytes.extend(b"garbage\n");
+        bytes.extend(encode_line(&entry(1, EntryResult::Created)));
+        std::fs::write(&path, &bytes).unwrap();
+        let error = Journal::open(&path).unwrap_err();
+        assert!(
+            matches!(error, JournalError::Damaged { line: 2, .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn another_input_or_target_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        Journal::open(&path).unwrap().bind(header("aa")).unwrap();
+        let error = Journal::open(&path)
+            .unwrap()
+            .bind(header("bb"))
+            .unwrap_err();
+        assert!(matches!(error, JournalError::OtherInput { .. }), "{error}");
+        let mut other_target = header("aa");
+        other_target.target = "https://open.feishu.cn".to_owned();
+        let error = Journal::open(&path)
+            .unwrap()
+            .bind(other_target)
+            .unwrap_err();
+        assert!(matches!(error, JournalError::OtherTarget { .. }), "{error}");
+    }
+}

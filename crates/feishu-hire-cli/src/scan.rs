@@ -1,0 +1,250 @@
+//! The checking pass over a whole input, shared by `validate` and `import` (which runs it
+//! before sending anything): every record is checked, findings are printed as
+//! `FILE:LINE: error|warning: PATH: MESSAGE`, repeated `external_id`s are found
+//! ([`crate::duplicates`]), and the input's SHA-256 is computed for the journal.
+//!
+//! What it keeps per record is one bit (valid or not), so it runs in flat memory.
+
+use std::fs::File;
+use std::io::{self, BufReader};
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::bitset::Bitset;
+use crate::check::{CheckOutcome, Checker, Finding, Severity};
+use crate::console::Console;
+use crate::derive_id::derive_external_id;
+use crate::duplicates::SeenIds;
+use crate::failures::{FailureKind, FailureReport, FailuresWriter};
+use crate::input::{HashingReader, InputDigest, InputError, InputFormat, RawRecord, RecordReader};
+
+/// How many lines of records without `external_id` are listed when the import refuses.
+const LINES_LISTED: usize = 5;
+
+/// What the checking pass found.
+#[derive(Debug, Clone)]
+pub struct ScanReport {
+    /// Records read.
+    pub records: u64,
+    /// Ordinals of the records to send: valid, and not a repeat of an earlier `external_id`.
+    pub sendable: Bitset,
+    /// Records with errors.
+    pub invalid: u64,
+    /// Valid records whose `external_id` an earlier record already uses.
+    pub duplicates: u64,
+    /// Warnings printed.
+    pub warnings: u64,
+    /// Valid records without an `external_id` (none was derived).
+    pub without_id: u64,
+    /// The first lines of such records.
+    pub without_id_lines: Vec<u64>,
+    /// SHA-256 and size of the input.
+    pub digest: InputDigest,
+    /// The format found.
+    pub format: InputFormat,
+    /// Why reading stopped early (a broken JSON array), if it did.
+    pub broken: Option<String>,
+}
+
+impl ScanReport {
+    /// Records that are not sendable (invalid or duplicate).
+    pub fn rejected(&self) -> u64 {
+        self.invalid + self.duplicates
+    }
+}
+
+/// Prints a finding as `FILE:LINE: severity: PATH: MESSAGE`.
+pub fn print_finding(console: &Console, source: &str, line: u64, finding: &Finding) {
+    console.line(format!("{source}:{line}: {finding}"));
+}
+
+/// Runs the checking pass over the file at `path`; `source` names it in messages.
+pub fn scan(
+    path: &Path,
+    source: &str,
+    format: InputFormat,
+    checker: &Checker,
+    console: &Console,
+    mut failures: Option<&mut FailuresWriter>,
+) -> io::Result<ScanReport> {
+    let file = File::open(path)?;
+    let mut reader = RecordReader::new(
+        BufReader::with_capacity(64 * 1024, HashingReader::new(file)),
+        format,
+        checker.max_record_bytes(),
+    );
+    let mut report = ScanReport {
+        records: 0,
+        sendable: Bitset::new(),
+        invalid: 0,
+        duplicates: 0,
+        warnings: 0,
+        without_id: 0,
+        without_id_lines: Vec::new(),
+        digest: InputDigest {
+            sha256: String::new(),
+            bytes: 0,
+        },
+        format,
+        broken: None,
+    };
+    let mut seen = SeenIds::new();
+    for record in reader.by_ref() {
+        let record = match record {
+            Ok(record) => record,
+            Err(InputError::Io(error)) => return Err(error),
+            Err(broken @ InputError::BrokenArray { .. }) => {
+                console.line(format!("{source}: error: {broken}"));
+                report.broken = Some(broken.to_string());
+                break;
+            }
+        };
+        report.records += 1;
+        let outcome = checker.check_bytes(&record.bytes, record.oversize);
+        for finding in &outcome.findings {
+            print_finding(console, source, record.line, finding);
+        }
+        report.warnings += outcome.warnings() as u64;
+        match &outcome.valid {
+            Some(valid) => {
+                report.sendable.insert(record.ordinal);
+                match &valid.external_id {
+                    Some(id) => seen.insert(id),
+                    None => {
+                        report.without_id += 1;
+                        if report.without_id_lines.len() < LINES_LISTED {
+                            report.without_id_lines.push(record.line);
+                        }
+                    }
+                }
+            }
+            None => {
+                report.invalid += 1;
+                if let Some(failures) = failures.as_deref_mut() {
+                    failures.add(kept_bytes(&record), invalid_report(&record, &outcome))?;
+                }
+            }
+        }
+    }
+    report.format = reader.format();
+    let hashing = reader.into_inner().into_inner();
+    report.digest = hashing.finish()?;
+    if !seen.no_candidates() && report.broken.is_none() {
+        find_duplicates(path, source, checker, seen, &mut report, console, failures)?;
+    }
+    Ok(report)
+}
+
+fn kept_bytes(record: &RawRecord) -> Option<&[u8]> {
+    record.oversize.is_none().then_some(record.bytes.as_slice())
+}
+
+fn invalid_report(record: &RawRecord, outcome: &CheckOutcome) -> FailureReport {
+    let errors: Vec<&Finding> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    let mut reason = errors
+        .first()
+        .map(|f| format!("{}: {}", f.path, f.message))
+        .unwrap_or_default();
+    if errors.len() > 1 {
+        reason.push_str(&format!(" (and {} more)", errors.len() - 1));
+    }
+    FailureReport {
+        failures_line: None,
+        input_line: record.line,
+        record: record.ordinal,
+        external_id: own_external_id(&record.bytes),
+        kind: FailureKind::Invalid,
+        reason,
+        code: None,
+        log_id: None,
+    }
+}
+
+/// The record's `external_id` field, if the bytes are an object with a string there.
+fn own_external_id(bytes: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        external_id: Option<String>,
+    }
+    serde_json::from_slice::<IdOnly>(bytes)
+        .ok()
+        .and_then(|r| r.external_id)
+}
+
+/// The second read, for the candidate ids of the first: marks every record whose
+/// `external_id` an earlier sendable record uses.
+fn find_duplicates(
+    path: &Path,
+    source: &str,
+    checker: &Checker,
+    seen: SeenIds,
+    report: &mut ScanReport,
+    console: &Console,
+    mut failures: Option<&mut FailuresWriter>,
+) -> io::Result<()> {
+    let mut first_use = seen.into_first_use();
+    let file = File::open(path)?;
+    let reader = RecordReader::new(
+        BufReader::with_capacity(64 * 1024, file),
+        report.format,
+        checker.max_record_bytes(),
+    );
+    for record in reader {
+        let record = match record {
+            Ok(record) => record,
+            Err(InputError::Io(error)) => return Err(error),
+            Err(InputError::BrokenArray { .. }) => break,
+        };
+        if !report.sendable.contains(record.ordinal) {
+            continue;
+        }
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&record.bytes) else {
+            continue;
+        };
+        let id = match value.get("external_id").and_then(|v| v.as_str()) {
+            Some(id) => id.to_owned(),
+            None if checker.derives_ids() => derive_external_id(&value),
+            None => continue,
+        };
+        let Some(first_line) = first_use.earlier_use(&id, record.line) else {
+            continue;
+        };
+        report.sendable.remove(record.ordinal);
+        report.duplicates += 1;
+        let message = format!(
+            "external_id {} is also used by the record on line {first_line}, which is sent; Feishu keeps one interview per external_id, so this record is not sent",
+            crate::check::shorten(&format!("{id:?}"), 60)
+        );
+        print_finding(
+            console,
+            source,
+            record.line,
+            &Finding {
+                severity: Severity::Error,
+                path: "$.external_id".to_owned(),
+                message: message.clone(),
+            },
+        );
+        if let Some(failures) = failures.as_deref_mut() {
+            failures.add(
+                Some(&record.bytes),
+                FailureReport {
+                    failures_line: None,
+                    input_line: record.line,
+                    record: record.ordinal,
+                    external_id: Some(id),
+                    kind: FailureKind::Duplicate,
+                    reason: format!("{message}; give it its own external_id before importing it"),
+                    code: None,
+                    log_id: None,
+                },
+            )?;
+        }
+    }
+    Ok(())
+}

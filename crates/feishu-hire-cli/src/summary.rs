@@ -1,0 +1,186 @@
+//! The end-of-run summary of `import`, for people (a table) and for programs (`--json`).
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::check::human_bytes;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Ending {
+    /// Every record was handled.
+    Finished,
+    /// Ctrl-C or SIGTERM: the requests in flight were finished and the run stopped.
+    Interrupted,
+    /// An error that would fail every record stopped the run (see `abort_reason`).
+    Aborted,
+}
+
+/// What an import did. Counts are of records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// The input as given (`-` for stdin).
+    pub input: String,
+    /// Hex SHA-256 of the input.
+    pub input_sha256: String,
+    /// Where the records went, in words.
+    pub target: String,
+    /// The target's base URL.
+    pub base_url: String,
+    /// The journal, unless it was temporary.
+    pub journal: Option<String>,
+    /// The failures file, if anything failed.
+    pub failures_file: Option<String>,
+    /// The failures report, if anything failed.
+    pub failures_report: Option<String>,
+    /// Records in the input.
+    pub records: u64,
+    /// Confirmed by an earlier run (journal), so not sent.
+    pub confirmed_earlier: u64,
+    /// Sent and created now.
+    pub created: u64,
+    /// Sent; Feishu answered that the `external_id` already exists.
+    pub already_present: u64,
+    /// Failed the checks; not sent.
+    pub invalid: u64,
+    /// Valid, but an earlier record has the same `external_id`; not sent.
+    pub duplicates: u64,
+    /// Sent, not confirmed (see the failures file).
+    pub failed: u64,
+    /// Of the failed, those that may have been created anyway (no answer, or a server error).
+    pub failed_maybe_created: u64,
+    /// Not sent this run because it stopped early; the next run sends them.
+    pub not_sent: u64,
+    /// Warnings printed.
+    pub warnings: u64,
+    /// Wall time of the run, in milliseconds.
+    pub elapsed_ms: u64,
+    /// Records answered per second while sending.
+    pub records_per_second: f64,
+    /// How the run ended.
+    pub ending: Ending,
+    /// Why it was aborted.
+    pub abort_reason: Option<String>,
+    /// The exit code (see [`crate::exit`]).
+    pub exit_code: i32,
+    /// The process's peak resident memory in bytes (Linux only), for the benchmark.
+    pub peak_memory_bytes: Option<u64>,
+}
+
+impl Summary {
+    /// Records now known to be in the target (created now, already present, or confirmed
+    /// by an earlier run).
+    pub fn in_target(&self) -> u64 {
+        self.created + self.already_present + self.confirmed_earlier
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Import of {} into {}", self.input, self.target)?;
+        let rows: [(&str, u64, &str); 9] = [
+            ("records", self.records, ""),
+            ("created", self.created, ""),
+            (
+                "already present",
+                self.already_present,
+                "Feishu answered that the external_id exists",
+            ),
+            (
+                "confirmed earlier",
+                self.confirmed_earlier,
+                "in the journal from an earlier run; not sent again",
+            ),
+            ("invalid", self.invalid, "not sent; see the messages above"),
+            (
+                "duplicates",
+                self.duplicates,
+                "external_id used by an earlier record; not sent",
+            ),
+            ("failed", self.failed, "sent but not confirmed"),
+            (
+                "not sent",
+                self.not_sent,
+                "the run stopped first; run again to send them",
+            ),
+            ("warnings", self.warnings, ""),
+        ];
+        for (name, count, note) in rows {
+            if count == 0 && !matches!(name, "records" | "created" | "invalid" | "failed") {
+                continue;
+            }
+            if note.is_empty() || count == 0 {
+                writeln!(f, "  {name:<18} {count:>8}")?;
+            } else {
+                writeln!(f, "  {name:<18} {count:>8}  ({note})")?;
+            }
+        }
+        writeln!(
+            f,
+            "  {:<18} {:>8.1} s ({:.1} records/s)",
+            "time",
+            self.elapsed_ms as f64 / 1000.0,
+            self.records_per_second
+        )?;
+        if let Some(journal) = &self.journal {
+            writeln!(f, "  {:<18} {journal}", "journal")?;
+        }
+        if let (Some(file), Some(report)) = (&self.failures_file, &self.failures_report) {
+            writeln!(f, "  {:<18} {file} (reasons: {report})", "failures")?;
+        }
+        if let Some(peak) = self.peak_memory_bytes {
+            writeln!(f, "  {:<18} {}", "peak memory", human_bytes(peak))?;
+        }
+        let verdict = match self.ending {
+            Ending::Interrupted => format!(
+                "Interrupted: {} of {} records are in the target; run the same command again to finish.",
+                self.in_target(),
+                self.records
+            ),
+            Ending::Aborted => format!(
+                "Stopped: {}. Fix it and run the same command again to finish.",
+                self.abort_reason.as_deref().unwrap_or("an error")
+            ),
+            Ending::Finished if self.exit_code == crate::exit::SUCCESS => {
+                format!("Done: all {} records are in the target.", self.records)
+            }
+            Ending::Finished => {
+                let mut advice = format!(
+                    "Done with problems: {} of {} records are in the target.",
+                    self.in_target(),
+                    self.records
+                );
+                if self.failures_file.is_some() {
+                    advice.push_str(
+                        " Fix the records in the failures file and import it; failed ones can be retried as they are.",
+                    );
+                }
+                if self.failed_maybe_created > 0 {
+                    advice.push_str(&format!(
+                        " {} failed record(s) may have been created anyway; re-sending them within 24 h is safe because of their external_id.",
+                        self.failed_maybe_created
+                    ));
+                }
+                advice
+            }
+        };
+        write!(f, "{verdict} (exit code {})", self.exit_code)
+    }
+}
+
+/// The process's peak resident memory (`VmHWM` of `/proc/self/status`), on Linux.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}

@@ -1,0 +1,361 @@
+//! The `feishu-hire` binary as a child process against a sandbox in this test process:
+//! SIGKILL and resume, Ctrl-C, the journal lock, refusing records without `external_id`,
+//! the 24-hour resume warning, and `validate`'s report on `examples/bad.jsonl`.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use feishu_hire_cli::examples;
+use feishu_hire_cli::input::HashingReader;
+use feishu_hire_cli::journal::{JOURNAL_KIND, JOURNAL_VERSION, JournalHeader, RunLine, now_ms};
+use feishu_hire_sandbox::{Sandbox, SandboxConfig};
+
+const WAIT_LIMIT: Duration = Duration::from_secs(60);
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn feishu_hire() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_feishu-hire"));
+    for name in [
+        "FEISHU_APP_ID",
+        "FEISHU_APP_SECRET",
+        "FEISHU_TENANT_ACCESS_TOKEN",
+        "RUST_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    command.stdin(Stdio::null());
+    command
+}
+
+/// `import` of `input` into `sandbox`, with test credentials and its own journal.
+fn import(sandbox: &Sandbox, input: &Path, journal: &Path, extra: &[&str]) -> Command {
+    let mut command = feishu_hire();
+    command
+        .arg("import")
+        .arg(input)
+        .args([
+            "--base-url",
+            &sandbox.base_url(),
+            "--app-id",
+            "test",
+            "--app-secret",
+            "test",
+        ])
+        .arg("--journal")
+        .arg(journal)
+        .args(["--progress", "off", "--json"])
+        .args(extra);
+    command
+}
+
+fn spawn(mut command: Command) -> Child {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait(child: &mut Child) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(start.elapsed() < WAIT_LIMIT, "the importer did not finish");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn finish(mut child: Child) -> Output {
+    wait(&mut child).await;
+    child.wait_with_output().unwrap()
+}
+
+async fn wait_until(mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < WAIT_LIMIT, "timed out waiting");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits until the sandbox's counters stop moving (requests of a dead client drained).
+async fn settled(sandbox: &Sandbox) {
+    let mut last = sandbox.stats();
+    loop {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let now = sandbox.stats();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn summary(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&output.stdout), text(&output.stderr)))
+}
+
+fn write_input(dir: &Path, count: u64, seed: u64) -> (PathBuf, BTreeSet<String>) {
+    let path = dir.join("in.jsonl");
+    let lines: Vec<String> = examples::interview_lines(seed, count, &format!("b{seed}-")).collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let ids = (1..=count).map(|i| format!("b{seed}-{i:06}")).collect();
+    (path, ids)
+}
+
+/// The external ids a journal says Feishu confirmed.
+fn journal_confirmed(path: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|v| matches!(v["result"].as_str(), Some("created" | "already_exists")))
+        .map(|v| v["external_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn sandbox() -> Sandbox {
+    feishu_hire_sandbox::spawn(SandboxConfig::default().no_rate_limit())
+        .await
+        .unwrap()
+}
+
+fn stored(sandbox: &Sandbox) -> BTreeMap<String, u64> {
+    sandbox.stats().stored_by_external_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_with_sigkill_then_run_again_finishes_without_resending_confirmed_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, ids) = write_input(dir.path(), 200, 21);
+    let journal = dir.path().join("in.journal");
+    let sandbox = sandbox().await;
+
+    let mut child = spawn(import(&sandbox, &input, &journal, &["--rate", "100"]));
+    wait_until(|| sandbox.stats().created >= 60).await;
+    child.kill().unwrap(); // SIGKILL
+    wait(&mut child).await;
+    settled(&sandbox).await;
+
+    let confirmed = journal_confirmed(&journal);
+    let attempts_after_kill = sandbox.stats().attempts_by_external_id;
+    assert!(
+        !confirmed.is_empty() && confirmed.len() < 200,
+        "{}",
+        confirmed.len()
+    );
+
+    let output = finish(spawn(import(
+        &sandbox,
+        &input,
+        &journal,
+        &["--rate", "off"],
+    )))
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let summary = summary(&output);
+    assert_eq!(summary["confirmed_earlier"], confirmed.len() as u64);
+    assert_eq!(
+        summary["created"].as_u64().unwrap() + summary["confirmed_earlier"].as_u64().unwrap(),
+        200
+    );
+
+    // The same result as an uninterrupted run: every record once.
+    let stored = stored(&sandbox);
+    assert_eq!(stored.keys().cloned().collect::<BTreeSet<_>>(), ids);
+    assert!(stored.values().all(|count| *count == 1), "{stored:?}");
+    // No record the journal had confirmed was sent again.
+    let attempts = sandbox.stats().attempts_by_external_id;
+    for id in &confirmed {
+        assert_eq!(attempts[id], attempts_after_kill[id], "{id} was sent again");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_finishes_requests_in_flight_journals_them_and_prints_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, ids) = write_input(dir.path(), 200, 22);
+    let journal = dir.path().join("in.journal");
+    let sandbox = sandbox().await;
+
+    let mut child = spawn(import(&sandbox, &input, &journal, &["--rate", "50"]));
+    wait_until(|| sandbox.stats().created >= 30).await;
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait(&mut child).await;
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("interrupted: finishing the"),
+        "{}",
+        text(&output.stderr)
+    );
+    let summary = summary(&output);
+    assert_eq!(summary["ending"], "interrupted");
+    assert!(summary["not_sent"].as_u64().unwrap() > 0, "{summary}");
+
+    // Every record the sandbox stored was answered and journaled before the exit.
+    settled(&sandbox).await;
+    let confirmed = journal_confirmed(&journal);
+    assert_eq!(
+        stored(&sandbox).keys().cloned().collect::<BTreeSet<_>>(),
+        confirmed
+    );
+    assert_eq!(summary["created"], confirmed.len() as u64);
+
+    let output = finish(spawn(import(
+        &sandbox,
+        &input,
+        &journal,
+        &["--rate", "off"],
+    )))
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stored = stored(&sandbox);
+    assert_eq!(stored.keys().cloned().collect::<BTreeSet<_>>(), ids);
+    assert!(stored.values().all(|count| *count == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_import_of_the_same_input_is_refused_while_the_first_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), 100, 23);
+    let journal = dir.path().join("in.journal");
+    let sandbox = sandbox().await;
+
+    let mut first = spawn(import(&sandbox, &input, &journal, &["--rate", "5"]));
+    wait_until(|| sandbox.stats().created >= 1).await;
+    let second = feishu_hire()
+        .arg("import")
+        .arg(&input)
+        .args([
+            "--base-url",
+            &sandbox.base_url(),
+            "--app-id",
+            "test",
+            "--app-secret",
+            "test",
+        ])
+        .arg("--journal")
+        .arg(&journal)
+        .output()
+        .unwrap();
+    first.kill().unwrap();
+    wait(&mut first).await;
+    assert_eq!(second.status.code(), Some(2));
+    let stderr = text(&second.stderr);
+    assert!(
+        stderr.contains("another import is running with the journal") && stderr.contains("locked"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_without_external_id_stop_the_import_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        "{\"external_id\":\"a\",\"external_application_id\":\"1\"}\n{\"external_application_id\":\"2\"}\n",
+    )
+    .unwrap();
+    let sandbox = sandbox().await;
+    let journal = dir.path().join("in.journal");
+    let output = import(&sandbox, &input, &journal, &[]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("1 records have no external_id (lines 2)")
+            && stderr.contains("--derive-external-id"),
+        "{stderr}"
+    );
+    assert_eq!(sandbox.stats().create_attempts, 0);
+    assert!(!journal.exists());
+
+    // Without credentials and without --sandbox, nothing falls back to a sandbox.
+    let output = feishu_hire().arg("import").arg(&input).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("no credentials for Feishu (https://open.feishu.cn)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--sandbox"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_after_feishus_24_hour_window_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), 10, 24);
+    let sandbox = sandbox().await;
+    let digest = HashingReader::new(std::fs::File::open(&input).unwrap())
+        .finish()
+        .unwrap();
+    // A journal whose first run started 25 hours ago and confirmed nothing.
+    let header = JournalHeader {
+        journal: JOURNAL_KIND.to_owned(),
+        version: JOURNAL_VERSION,
+        input: input.display().to_string(),
+        input_sha256: digest.sha256,
+        input_bytes: digest.bytes,
+        target: sandbox.base_url(),
+        created_at_ms: now_ms() - 25 * 3_600_000,
+    };
+    let run = RunLine {
+        run: 1,
+        started_at_ms: header.created_at_ms,
+        importer: "0.1.0".to_owned(),
+    };
+    let journal = dir.path().join("in.journal");
+    std::fs::write(
+        &journal,
+        format!(
+            "{}\n{}\n",
+            serde_json::to_string(&header).unwrap(),
+            serde_json::to_string(&run).unwrap()
+        ),
+    )
+    .unwrap();
+    let output = import(&sandbox, &input, &journal, &[]).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("Resuming (run 2)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: this import started 25 h ago, more than Feishu's 24 h idempotency window"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validate_reports_every_mistake_in_bad_jsonl() {
+    let output = feishu_hire()
+        .current_dir(workspace_root())
+        .args(["validate", "examples/bad.jsonl"])
+        .output()
+        .unwrap();
+    let report = format!(
+        "exit code: {}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code().unwrap(),
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    insta::assert_snapshot!(report);
+}

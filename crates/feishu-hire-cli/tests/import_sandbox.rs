@@ -1,0 +1,351 @@
+//! The importer (as a library) against an in-process sandbox with faults: no record is lost
+//! or created twice, confirmed records are never re-sent, the failures file is valid re-run
+//! input, `examples/bad.jsonl`'s valid lines go through, and the committed examples are the
+//! generator's output.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use feishu_hire_cli::console::{Console, ProgressMode};
+use feishu_hire_cli::examples;
+use feishu_hire_cli::import::{ImportConfig, JournalLocation, Target, import};
+use feishu_hire_cli::summary::{Ending, Summary};
+use feishu_hire_client::{Client, RetryPolicy, SleepFuture, Sleeper};
+use feishu_hire_sandbox::{FaultConfig, IdempotencyMode, Sandbox, SandboxConfig};
+
+/// Retries wait 1 ms instead of the real backoff, so fault-heavy tests stay quick.
+struct QuickSleeper;
+
+impl Sleeper for QuickSleeper {
+    fn sleep(&self, _: Duration) -> SleepFuture {
+        Box::pin(tokio::time::sleep(Duration::from_millis(1)))
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn write_input(dir: &Path, name: &str, count: u64, seed: u64) -> (PathBuf, BTreeSet<String>) {
+    let path = dir.join(name);
+    let lines: Vec<String> = examples::interview_lines(seed, count, &format!("t{seed}-")).collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let ids = lines
+        .iter()
+        .map(|l| {
+            let value: serde_json::Value = serde_json::from_str(l).unwrap();
+            value["external_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    (path, ids)
+}
+
+async fn sandbox(idempotency: IdempotencyMode, faults: FaultConfig) -> Sandbox {
+    feishu_hire_sandbox::spawn(
+        SandboxConfig::default()
+            .no_rate_limit()
+            .idempotency(idempotency)
+            .faults(faults),
+    )
+    .await
+    .unwrap()
+}
+
+fn target(sandbox: &Sandbox, attempts: u32) -> Target {
+    let client = Client::builder()
+        .base_url(sandbox.base_url())
+        .app_credentials("test-app", "test-secret")
+        .no_rate_limit()
+        .retry_policy(RetryPolicy::new().max_attempts(attempts))
+        .sleeper(Arc::new(QuickSleeper))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    Target {
+        client,
+        description: format!("test sandbox at {}", sandbox.base_url()),
+    }
+}
+
+fn config(input: &Path, journal: &Path) -> ImportConfig {
+    let mut config = ImportConfig::new(input);
+    config.journal = JournalLocation::Path(journal.to_owned());
+    config.progress = ProgressMode::Off;
+    config.concurrency = 8;
+    config
+}
+
+async fn run(config: &ImportConfig, target: &Target) -> (Summary, String) {
+    let (console, output) = Console::buffer();
+    let (_interrupt, interrupts) = tokio::sync::watch::channel(0u32);
+    let summary = import(config, target, interrupts, &console).await.unwrap();
+    (summary, output.text())
+}
+
+fn stored_ids(sandbox: &Sandbox) -> Vec<String> {
+    sandbox
+        .stats()
+        .stored_by_external_id
+        .iter()
+        .flat_map(|(id, count)| std::iter::repeat_n(id.clone(), *count as usize))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_and_cut_connections_neither_lose_nor_duplicate_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, ids) = write_input(dir.path(), "in.jsonl", 150, 11);
+    let sandbox = sandbox(
+        IdempotencyMode::ReturnStored,
+        FaultConfig::seeded(42)
+            .server_error_rate(0.10)
+            .rate_limit_rate(0.05)
+            .cut_after_store_rate(0.05),
+    )
+    .await;
+    let target = target(&sandbox, 8);
+    let config = config(&input, &dir.path().join("in.journal"));
+    // Like a person would: run again while anything failed (the journal makes it resume).
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let (summary, output) = run(&config, &target).await;
+        let failed = summary.failed;
+        runs.push((summary, output));
+        if failed == 0 {
+            break;
+        }
+    }
+    let (last, output) = runs.last().unwrap();
+    assert_eq!(last.ending, Ending::Finished, "{output}");
+    assert_eq!(last.exit_code, 0, "{output}");
+    assert_eq!(last.in_target(), 150, "{last:?}");
+
+    let stats = sandbox.stats();
+    assert!(
+        stats.faults.server_errors > 0
+            && stats.faults.rate_limits > 0
+            && stats.faults.cuts_after_store > 0,
+        "the faults must have happened: {:?}",
+        stats.faults
+    );
+    // Exactly the input's records, none twice, none missing.
+    let stored = stored_ids(&sandbox);
+    assert_eq!(stored.len(), 150);
+    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), ids);
+    assert_eq!(sandbox.records().len(), 150);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_idempotency_every_record_is_created_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, ids) = write_input(dir.path(), "in.jsonl", 150, 12);
+    // Faults that store nothing: with idempotency off, any re-send of a record the sandbox
+    // stored would show up as a second stored copy.
+    let sandbox = sandbox(
+        IdempotencyMode::Off,
+        FaultConfig::seeded(7)
+            .server_error_rate(0.10)
+            .rate_limit_rate(0.05)
+            .delay_rate(0.05)
+            .delay(Duration::from_millis(20)),
+    )
+    .await;
+    let target = target(&sandbox, 10);
+    let config = config(&input, &dir.path().join("in.journal"));
+    let (summary, output) = run(&config, &target).await;
+    assert_eq!(summary.created, 150, "{output}");
+    assert_eq!(summary.exit_code, 0, "{output}");
+
+    let stats = sandbox.stats();
+    assert!(stats.stored_more_than_once().is_empty(), "{stats:?}");
+    assert_eq!(
+        stats
+            .stored_by_external_id
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        ids
+    );
+    // Every attempt either failed with an injected fault (nothing stored) or created its
+    // record: no request was made after a record's confirmation.
+    assert_eq!(
+        stats.create_attempts,
+        stats.created + stats.faults.server_errors + stats.faults.rate_limits,
+        "{stats:?}"
+    );
+    for id in &ids {
+        assert_eq!(stats.stored_by_external_id[id], 1, "{id}");
+    }
+
+    // A second run finds everything confirmed in the journal and sends nothing.
+    let attempts_before = stats.attempts_by_external_id.clone();
+    let (again, output) = run(&config, &target).await;
+    assert_eq!(again.confirmed_earlier, 150, "{output}");
+    assert_eq!(
+        again.created + again.failed + again.not_sent,
+        0,
+        "{again:?}"
+    );
+    assert_eq!(sandbox.stats().attempts_by_external_id, attempts_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_failures_file_is_valid_input_for_a_re_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, ids) = write_input(dir.path(), "batch.jsonl", 100, 13);
+    let sandbox = sandbox(
+        IdempotencyMode::ReturnStored,
+        FaultConfig::seeded(3).server_error_rate(0.3),
+    )
+    .await;
+    // One attempt each: about a third of the records fail with a server error.
+    let (first, output) = run(
+        &config(&input, &dir.path().join("a.journal")),
+        &target(&sandbox, 1),
+    )
+    .await;
+    assert!(first.failed > 0 && first.created > 0, "{first:?}");
+    assert_eq!(first.exit_code, 1);
+    let failures = PathBuf::from(first.failures_file.clone().unwrap());
+    assert_eq!(failures, dir.path().join("batch.failures.jsonl"));
+    let failed_lines = std::fs::read_to_string(&failures).unwrap();
+    assert_eq!(
+        failed_lines.lines().count() as u64,
+        first.failed,
+        "{output}"
+    );
+
+    // The report says where each record came from and why it failed, with Feishu's code and log id.
+    let report =
+        std::fs::read_to_string(PathBuf::from(first.failures_report.clone().unwrap())).unwrap();
+    for (number, line) in report.lines().enumerate() {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(entry["kind"], "failed");
+        assert_eq!(entry["failures_line"], number as u64 + 1);
+        assert_eq!(entry["code"], 1002001);
+        assert!(
+            entry["log_id"].as_str().is_some_and(|l| !l.is_empty()),
+            "{line}"
+        );
+        assert!(entry["input_line"].as_u64().unwrap() >= 1);
+        assert!(
+            entry["reason"]
+                .as_str()
+                .unwrap()
+                .contains("may have been created")
+        );
+    }
+
+    // Import the failures file itself, with retries: everything lands, once.
+    let (second, output) = run(
+        &config(&failures, &dir.path().join("b.journal")),
+        &target(&sandbox, 10),
+    )
+    .await;
+    assert_eq!(second.records, first.failed, "{output}");
+    assert_eq!(second.exit_code, 0, "{output}");
+    assert!(sandbox.stats().stored_more_than_once().is_empty());
+    assert_eq!(
+        stored_ids(&sandbox).into_iter().collect::<BTreeSet<_>>(),
+        ids
+    );
+    assert_eq!(stored_ids(&sandbox).len(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_valid_lines_of_bad_jsonl_go_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.jsonl");
+    std::fs::copy(workspace_root().join("examples/bad.jsonl"), &input).unwrap();
+    let sandbox = sandbox(IdempotencyMode::ReturnStored, FaultConfig::none()).await;
+    let (summary, output) = run(&config(&input, &dir.path().join("j")), &target(&sandbox, 3)).await;
+    assert_eq!(
+        (
+            summary.records,
+            summary.created,
+            summary.invalid,
+            summary.duplicates,
+            summary.warnings
+        ),
+        (20, 7, 12, 1, 4),
+        "{output}"
+    );
+    assert_eq!(summary.exit_code, 1);
+    let expected: BTreeSet<String> = [
+        "bad-demo-000001",
+        "bad-demo-000002",
+        "bad-008",
+        "bad-011",
+        "bad-012",
+        "bad-demo-000003",
+        "bad-demo-000004",
+    ]
+    .map(str::to_owned)
+    .into();
+    assert_eq!(
+        stored_ids(&sandbox).into_iter().collect::<BTreeSet<_>>(),
+        expected
+    );
+    // The 13 rejected records: 12 copied (the huge one is only in the report).
+    let failures = std::fs::read_to_string(dir.path().join("bad.failures.jsonl")).unwrap();
+    let report = std::fs::read_to_string(dir.path().join("bad.failures.report.jsonl")).unwrap();
+    assert_eq!((failures.lines().count(), report.lines().count()), (12, 13));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_arrays_and_derived_ids_import_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("array.json");
+    let records: Vec<serde_json::Value> = examples::interview_lines(5, 20, "arr-")
+        .map(|l| {
+            let mut value: serde_json::Value = serde_json::from_str(&l).unwrap();
+            value.as_object_mut().unwrap().remove("external_id");
+            value
+        })
+        .collect();
+    std::fs::write(&input, serde_json::to_string_pretty(&records).unwrap()).unwrap();
+    let sandbox = sandbox(IdempotencyMode::ReturnStored, FaultConfig::none()).await;
+    let target = target(&sandbox, 3);
+    let mut config = config(&input, &dir.path().join("j"));
+
+    // Without ids the import refuses to start and sends nothing.
+    let (console, output) = Console::buffer();
+    let (_interrupt, interrupts) = tokio::sync::watch::channel(0u32);
+    let refusal = import(&config, &target, interrupts, &console)
+        .await
+        .unwrap_err();
+    assert!(
+        refusal.0.contains("--derive-external-id"),
+        "{refusal}\n{}",
+        output.text()
+    );
+    assert_eq!(sandbox.stats().create_attempts, 0);
+    assert!(
+        !dir.path().join("j").exists(),
+        "a refused run leaves no journal"
+    );
+
+    config.check.derive_external_ids = true;
+    let (summary, output) = run(&config, &target).await;
+    assert_eq!(summary.created, 20, "{output}");
+    let stored = stored_ids(&sandbox);
+    assert_eq!(stored.len(), 20);
+    assert!(stored.iter().all(|id| id.starts_with("fh1-")), "{stored:?}");
+}
+
+#[test]
+fn the_committed_examples_are_the_generators_output() {
+    let root = workspace_root();
+    let committed = |name: &str| std::fs::read_to_string(root.join("examples").join(name)).unwrap();
+    assert!(
+        committed("interviews.jsonl") == examples::interviews_jsonl(),
+        "examples/interviews.jsonl is stale: run `cargo run -p feishu-hire-cli -- gen-examples`"
+    );
+    assert!(
+        committed("bad.jsonl") == examples::bad_jsonl(),
+        "examples/bad.jsonl is stale: run `cargo run -p feishu-hire-cli -- gen-examples`"
+    );
+}
