@@ -41,7 +41,8 @@ use serde_json::{Value, json};
 ///    integers written as strings, `null` for optional fields and lists.
 /// 4. `int32`/`int64` are a `format` annotation in both schemas, which validators do not enforce,
 ///    so both accept an integer the Rust type cannot hold (e.g. a `score` of 2^31).
-/// 5. JSON Schema counts `1.0` as an integer; serde refuses it for `i32`/`i64` fields.
+/// 5. JSON Schema counts `1.0` as an integer; strict request decoding refuses it (lenient
+///    response decoding accepts it, like the schema).
 /// 6. Request decoding accepts a JSON list in place of an object: serde's derived `Deserialize`
 ///    reads a struct's fields by position from a list (`[]` is an object with every optional
 ///    field unset). The request schema refuses it. Not intended; see the report to the lead.
@@ -50,7 +51,7 @@ const BY_DESIGN: &[&str] = &[
     "request decoding: `null` reads as unset for optional non-list fields; the request schema refuses it",
     "response decoding: accepts unlisted enum values, integers as strings and `null`, which the response schema refuses",
     "both schemas: `format: int32/int64` is not enforced, so out-of-range integers pass the schemas but not decoding",
-    "both schemas: `1.0` is an integer in JSON Schema, not for serde",
+    "request decoding: `1.0` is an integer in JSON Schema, not for strict decoding",
     "request decoding: a list in place of an object is read field by field (serde derive); the request schema refuses it",
 ];
 
@@ -570,7 +571,7 @@ fn differences_listed_by_design_are_real() {
     assert!(request.emitted.is_valid(&too_big) && request.derived.is_valid(&too_big));
     assert!(!(request.decodes)(&too_big));
 
-    // 5. `1.0` is an integer for JSON Schema, not for serde.
+    // 5. `1.0` is an integer for JSON Schema, not for strict request decoding.
     let fraction = with_key("begin_time", json!(1.0));
     assert!(request.emitted.is_valid(&fraction) && request.derived.is_valid(&fraction));
     assert!(!(request.decodes)(&fraction));

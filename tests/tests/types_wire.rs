@@ -641,3 +641,30 @@ fn secrets_are_absent_from_debug_but_sent_on_the_wire() {
     let unset = format!("{:?}", TenantAccessTokenResponse::new(0));
     assert!(unset.contains("tenant_access_token: None"), "{unset}");
 }
+
+#[test]
+fn responses_accept_whole_floats_as_integers_but_not_fractions() {
+    let whole =
+        json!({"code": 0.0, "data": {"external_interview": {"begin_time": 1618500278638.0}}});
+    let decoded: CreateExternalInterviewResponse = decode(&whole).unwrap();
+    assert_eq!(decoded.code, 0);
+    let interview = decoded.data.and_then(|d| d.external_interview).unwrap();
+    assert_eq!(interview.begin_time, Some(1_618_500_278_638));
+
+    let fraction = json!({"code": 0, "data": {"external_interview": {"begin_time": 1.5}}});
+    assert!(decode::<CreateExternalInterviewResponse>(&fraction).is_err());
+    // Requests stay strict: `1.0` is not an integer for them.
+    let request = json!({"external_application_id": "1", "begin_time": 1.0});
+    assert!(decode::<CreateExternalInterviewRequest>(&request).is_err());
+}
+
+#[test]
+fn a_blank_external_id_is_not_an_idempotency_key() {
+    let request = CreateExternalInterviewRequest::new("6960663240925956437");
+    assert_eq!(request.idempotency_key(), None);
+    assert_eq!(request.clone().external_id("  ").idempotency_key(), None);
+    assert_eq!(
+        request.external_id("ats-1").idempotency_key(),
+        Some("ats-1")
+    );
+}

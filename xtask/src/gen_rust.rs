@@ -497,9 +497,15 @@ impl {RT}::ApiRequest for {request} {{
         request = endpoint.request,
         response = endpoint.response,
         key = match &endpoint.idempotency {
-            Some(rule) if rule.required =>
-                format!("Some(self.{}.as_str())", ident(&rule.rust_field)),
-            Some(rule) => format!("self.{}.as_deref()", ident(&rule.rust_field)),
+            // A blank key identifies nothing: such a request must not be treated as idempotent.
+            Some(rule) if rule.required => format!(
+                "Some(self.{}.as_str()).filter(|key| !key.trim().is_empty())",
+                ident(&rule.rust_field)
+            ),
+            Some(rule) => format!(
+                "self.{}.as_deref().filter(|key| !key.trim().is_empty())",
+                ident(&rule.rust_field)
+            ),
             None => "None".to_owned(),
         },
     );

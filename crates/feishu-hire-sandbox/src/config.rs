@@ -167,12 +167,19 @@ impl SandboxConfig {
         if self.token_ttl < Duration::from_secs(1) {
             return Err(ConfigError::TokenTtlTooShort(self.token_ttl));
         }
+        if self.token_ttl > MAX_TOKEN_TTL {
+            return Err(ConfigError::TokenTtlTooLong(self.token_ttl));
+        }
         if self.rate_limit_per_second == Some(0) {
             return Err(ConfigError::ZeroRateLimit);
         }
         self.faults.validate()
     }
 }
+
+/// The longest token lifetime the sandbox accepts (10 years): enough for any test, and far from
+/// overflowing the clock's arithmetic.
+pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
 /// What the create endpoint answers to an `external_id` already used inside the idempotency
 /// window (24 h, from the spec).
@@ -355,6 +362,9 @@ pub enum ConfigError {
     /// The token lifetime is under a second; `expire` is answered in whole seconds.
     #[error("token_ttl is {0:?}; it must be at least 1 s, since `expire` is in whole seconds")]
     TokenTtlTooShort(Duration),
+    /// The token lifetime is over [`MAX_TOKEN_TTL`]; expiry times would overflow.
+    #[error("token_ttl is {0:?}; it must be at most 10 years")]
+    TokenTtlTooLong(Duration),
     /// A rate limit of 0 requests per second.
     #[error(
         "rate_limit_per_second is 0; switch the limit off instead (no_rate_limit, --no-rate-limit)"
@@ -404,6 +414,10 @@ mod tests {
         assert_eq!(
             refused(SandboxConfig::default().credentials("", "secret")),
             "the configured app_id and app_secret must not be empty"
+        );
+        assert!(
+            refused(SandboxConfig::default().token_ttl(Duration::from_secs(u64::MAX)))
+                .contains("at most 10 years")
         );
         assert!(
             refused(SandboxConfig::default().token_ttl(Duration::from_millis(10)))

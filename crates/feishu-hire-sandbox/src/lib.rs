@@ -25,7 +25,7 @@ pub use cli::{IdempotencyArg, SandboxArgs, run};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOKEN_TTL, FaultConfig, IdempotencyMode,
-    SPEC_RATE_LIMIT_PER_SECOND, SandboxConfig,
+    MAX_TOKEN_TTL, SPEC_RATE_LIMIT_PER_SECOND, SandboxConfig,
 };
 pub use stats::{FaultCounts, Stats, StoredInterview};
 

@@ -154,7 +154,8 @@ pub trait ApiRequest: Serialize {
     /// The endpoint this request is sent to.
     const ENDPOINT: &'static Endpoint;
 
-    /// The value of the endpoint's idempotency field, if the endpoint has one and it is set.
+    /// The value of the endpoint's idempotency field, if the endpoint has one and it is set to
+    /// something other than blanks.
     ///
     /// A request with a key can be retried safely within the endpoint's idempotency window.
     fn idempotency_key(&self) -> Option<&str>;

@@ -10,6 +10,7 @@
 //! | unknown field                       | refused when decoding (`deny_unknown_fields`) | ignored                               |
 //! | enum value the spec does not list   | cannot be built; refused when decoding    | kept as `Unknown(..)`, re-encoded unchanged |
 //! | int64 written as a string `"123"`   | refused                                   | accepted as the number                    |
+//! | integer written as `7200.0`         | refused                                   | accepted as `7200`; a fraction is refused |
 //! | list written as `null`              | refused                                   | read as empty                             |
 //! | integers                            | always encoded as JSON numbers            | always encoded as JSON numbers            |
 //!
@@ -122,16 +123,17 @@ pub fn parse_enum<E: WireEnum>(text: &str) -> Result<E, ParseEnumError> {
     })
 }
 
-/// Accepts an integer as a JSON number or, when `allow_string`, as a string holding one.
+/// Accepts an integer as a JSON number; when `lenient`, also as a string holding one or as a
+/// float without a fraction.
 struct IntVisitor {
-    allow_string: bool,
+    lenient: bool,
 }
 
 impl Visitor<'_> for IntVisitor {
     type Value = i64;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.allow_string {
+        if self.lenient {
             f.write_str("an integer, or a string holding one")
         } else {
             f.write_str("an integer")
@@ -146,8 +148,18 @@ impl Visitor<'_> for IntVisitor {
         i64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
     }
 
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+        // Lenient only: some servers write integers as `7200.0`. A fraction is still an error.
+        let whole = v.fract() == 0.0 && v >= i64::MIN as f64 && v < i64::MAX as f64;
+        if self.lenient && whole {
+            Ok(v as i64)
+        } else {
+            Err(E::invalid_type(de::Unexpected::Float(v), &self))
+        }
+    }
+
     fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
-        if !self.allow_string {
+        if !self.lenient {
             return Err(E::invalid_type(de::Unexpected::Str(v), &self));
         }
         v.trim()
@@ -161,7 +173,7 @@ pub mod lenient {
     use super::*;
 
     fn int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
-        deserializer.deserialize_any(IntVisitor { allow_string: true })
+        deserializer.deserialize_any(IntVisitor { lenient: true })
     }
 
     /// An integer newtype that decodes leniently, for use inside `Option` and `Vec`.
@@ -251,9 +263,7 @@ pub mod strict {
 
     impl<'de, E: WireEnum> Deserialize<'de> for StrictEnum<E> {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            let value = deserializer.deserialize_any(IntVisitor {
-                allow_string: false,
-            })?;
+            let value = deserializer.deserialize_any(IntVisitor { lenient: false })?;
             known(value).map(StrictEnum)
         }
     }

@@ -44,7 +44,9 @@ impl ::feishu_hire_types::ApiRequest for CreateExternalInterviewRequest {
     const ENDPOINT: &'static ::feishu_hire_types::Endpoint = &CREATE_EXTERNAL_INTERVIEW;
 
     fn idempotency_key(&self) -> Option<&str> {
-        self.external_id.as_deref()
+        self.external_id
+            .as_deref()
+            .filter(|key| !key.trim().is_empty())
     }
 }
 
