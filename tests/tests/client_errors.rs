@@ -436,3 +436,131 @@ impl feishu_hire_types::ApiRequest for Unsendable {
         None
     }
 }
+
+#[tokio::test]
+async fn a_malformed_token_answer_does_not_show_the_token() {
+    const SECRET_TOKEN: &str = "t-g1044ghJRUIJJ5ELPH6RWUDWBTTRCGXSIECZQ5VL";
+    let answers = [
+        // Code 0 and the token, but a field of the wrong type: the body does not decode.
+        (
+            "undecodable",
+            ResponseTemplate::new(200).set_body_json(json!({
+                "code": 0, "msg": "ok", "tenant_access_token": SECRET_TOKEN,
+                "expire": {"seconds": 7200}
+            })),
+        ),
+        // The token quoted where an integer belongs: the decoder's message quotes it.
+        (
+            "quoted_in_reason",
+            ResponseTemplate::new(200).set_body_json(json!({
+                "code": 0, "msg": "ok", "tenant_access_token": SECRET_TOKEN, "expire": SECRET_TOKEN
+            })),
+        ),
+        // Code 0 with the token, on an error status.
+        (
+            "error_status",
+            ResponseTemplate::new(503).set_body_json(json!({
+                "code": 0, "msg": "ok", "tenant_access_token": SECRET_TOKEN, "expire": 7200
+            })),
+        ),
+        // Cut off after the token.
+        (
+            "truncated",
+            ResponseTemplate::new(200).set_body_raw(
+                format!(r#"{{"code":0,"tenant_access_token":"{SECRET_TOKEN}","expire":72"#),
+                "application/json",
+            ),
+        ),
+    ];
+    for (name, answer) in answers {
+        let server = MockServer::start().await;
+        token_call().respond_with(answer).mount(&server).await;
+        let error = client_with_app(&server)
+            .create_external_interview(&request(None))
+            .await
+            .unwrap_err();
+
+        assert!(error.is_token_error(), "{name}: {error:?}");
+        let display = error.to_string();
+        let debug = format!("{error:?}");
+        assert!(!display.contains("g1044gh"), "{name}: {display}");
+        assert!(!debug.contains("g1044gh"), "{name}: {debug}");
+        assert!(
+            display.contains("body not shown, it may carry a token"),
+            "{name}: {display}"
+        );
+        let Error::Token(inner) = &error else {
+            unreachable!()
+        };
+        let Error::InvalidResponse(invalid) = inner.as_ref() else {
+            panic!("{name}: {inner:?}")
+        };
+        assert_eq!(invalid.body_start(), "", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_not_read_whole() {
+    let server = MockServer::start().await;
+    // Valid JSON, but far too big for any Feishu answer.
+    let huge = format!(
+        r#"{{"code":0,"msg":"ok","padding":"{}"}}"#,
+        "x".repeat(feishu_hire_client::MAX_RESPONSE_BODY_BYTES * 2)
+    );
+    create_call()
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-tt-logid", "log-huge")
+                .set_body_raw(huge, "application/json"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = client(&server, &sleeper).build().unwrap();
+
+    let error = client
+        .create_external_interview(&request(None))
+        .await
+        .unwrap_err();
+
+    let Error::InvalidResponse(invalid) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(invalid.status(), 200);
+    assert_eq!(invalid.log_id(), Some("log-huge"));
+    assert!(
+        invalid.reason().contains("larger than 1048576 bytes"),
+        "{error}"
+    );
+    assert!(
+        invalid
+            .body_start()
+            .starts_with(r#"{"code":0,"msg":"ok","padding":"xxx"#),
+        "{error}"
+    );
+    assert_eq!(invalid.body_start().chars().count(), 201);
+    assert_eq!(error.delivery(), Delivery::Answered);
+    insta::assert_snapshot!("invalid_response_body_over_the_limit", error.to_string());
+}
+
+#[tokio::test]
+async fn a_body_at_the_limit_is_read() {
+    let server = MockServer::start().await;
+    let prefix = r#"{"code":0,"msg":"ok","data":{"external_interview":{"id":"1"}},"padding":""#;
+    let padding = feishu_hire_client::MAX_RESPONSE_BODY_BYTES - prefix.len() - 2;
+    let body = format!(r#"{prefix}{}"}}"#, "x".repeat(padding));
+    assert_eq!(body.len(), feishu_hire_client::MAX_RESPONSE_BODY_BYTES);
+    create_call()
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let outcome = client(&server, &sleeper)
+        .build()
+        .unwrap()
+        .create_external_interview(&request(None))
+        .await
+        .unwrap();
+    assert!(outcome.is_created());
+}

@@ -495,3 +495,134 @@ async fn a_retry_after_a_server_error_can_find_the_record_already_there() {
         Some("6960663240925956436")
     );
 }
+
+/// Lets the client's wait between attempts end only once `closed` fires.
+struct WaitFor(std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>);
+
+impl feishu_hire_client::Sleeper for WaitFor {
+    fn sleep(&self, _: Duration) -> feishu_hire_client::SleepFuture {
+        let closed = self.0.lock().unwrap().take();
+        Box::pin(async move {
+            if let Some(closed) = closed {
+                closed.await.unwrap();
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_refused_retry_after_a_timeout_still_may_have_created() {
+    // A server that takes the first request, never answers it, and stops listening: the first
+    // attempt times out (maybe processed), the second finds the port closed (not sent).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        drop(listener);
+        closed_tx.send(()).unwrap();
+        // Hold the connection until the client gives up on it.
+        std::io::copy(&mut stream, &mut std::io::sink()).ok();
+    });
+    let client = feishu_hire_client::Client::builder()
+        .base_url(&base_url)
+        .tenant_access_token(TOKEN)
+        .no_rate_limit()
+        .timeout(Duration::from_millis(200))
+        .retry_policy(quick_retries(2))
+        .sleeper(Arc::new(WaitFor(std::sync::Mutex::new(Some(closed_rx)))))
+        .build()
+        .unwrap();
+
+    let error = client
+        .create_external_interview(&request(Some("ext-1")))
+        .await
+        .unwrap_err();
+    server.join().unwrap();
+
+    assert!(matches!(error, Error::NotSent(_)), "{error:?}");
+    assert_eq!(error.attempts(), 2);
+    assert!(error.earlier_attempt_may_have_been_processed());
+    assert_eq!(error.delivery(), Delivery::MaybeSent);
+    assert!(error.may_have_been_created());
+    let display = error.to_string();
+    assert!(
+        display.ends_with("; gave up after 2 attempts; an earlier attempt may have been processed"),
+        "{display}"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limit_past_the_deadline_after_a_server_error_still_may_have_created() {
+    let server = MockServer::start().await;
+    create_call()
+        .respond_with(refused(500, 1_002_001, "system error"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    create_call()
+        .respond_with(rate_limited(429, Some("3600")))
+        .mount(&server)
+        .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = client(&server, &sleeper)
+        .retry_policy(quick_retries(5))
+        .build()
+        .unwrap();
+
+    let error = client
+        .create_external_interview(&request(Some("ext-1")))
+        .await
+        .unwrap_err();
+
+    // The last answer alone (a 429) would say "not created"; the 500 before it may have.
+    assert_eq!(error.category(), Some(ErrorCategory::RateLimited));
+    assert_eq!(error.attempts(), 2);
+    assert_eq!(error.delivery(), Delivery::Answered);
+    assert!(error.earlier_attempt_may_have_been_processed());
+    assert!(error.may_have_been_created());
+}
+
+#[tokio::test]
+async fn a_failed_token_fetch_after_a_timeout_still_may_have_created() {
+    let server = MockServer::start().await;
+    // A token good for one call only (expire 0), then the token endpoint fails.
+    token_call()
+        .respond_with(token_answer("t-1", 0))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    token_call()
+        .respond_with(refused(400, 10_003, "invalid app_secret"))
+        .mount(&server)
+        .await;
+    create_call()
+        .respond_with(created("1").set_delay(Duration::from_secs(2)))
+        .mount(&server)
+        .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = client(&server, &sleeper)
+        .app_credentials(APP_ID, APP_SECRET)
+        .timeout(Duration::from_millis(200))
+        .retry_policy(quick_retries(2))
+        .build()
+        .unwrap();
+
+    let error = client
+        .create_external_interview(&request(Some("ext-1")))
+        .await
+        .unwrap_err();
+
+    assert!(error.is_token_error(), "{error:?}");
+    assert_eq!(received_on(&server, CREATE_PATH).await.len(), 1);
+    assert_eq!(error.delivery(), Delivery::MaybeSent);
+    assert!(error.may_have_been_created());
+    assert!(
+        error
+            .to_string()
+            .contains("an earlier attempt may have been processed"),
+        "{error}"
+    );
+}

@@ -31,6 +31,11 @@ const REQUEST_ID_HEADER: &str = "oapi-sdk-request-id";
 const LOG_ID_HEADER: &str = "x-tt-logid";
 /// Seconds to wait after a rate-limit answer.
 const RATE_LIMIT_RESET_HEADER: &str = "x-ogw-ratelimit-reset";
+/// The largest response body the client reads, in bytes. Feishu's answers are a few KiB; a
+/// bigger body is not one of them (a proxy's page, a misrouted download), and reading it whole
+/// would let a broken or hostile server exhaust memory. A bigger body ends the attempt with an
+/// [`Error::InvalidResponse`] that keeps its status and start.
+pub const MAX_RESPONSE_BODY_BYTES: usize = 1024 * 1024;
 const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
 
 /// Codes that mean "this token is no good": the client fetches a new one and repeats the call.
@@ -149,6 +154,7 @@ impl CreateOutcome {
 struct Delivered {
     endpoint: &'static str,
     meta: CallMeta,
+    earlier_attempt_may_have_been_processed: bool,
     code: i64,
     msg: String,
     body: Bytes,
@@ -302,17 +308,28 @@ impl Client {
         let mut backoff = policy.backoff();
         let mut attempt = 0;
         let mut token_refreshed = false;
+        // Once an attempt may have been processed, the call's error must say so, whatever
+        // becomes of the later attempts.
+        let mut earlier_attempt_may_have_been_processed = false;
         loop {
             attempt += 1;
             let call = Call {
                 endpoint: endpoint.name,
                 request_id: request_id.clone(),
                 attempts: attempt,
+                earlier_attempt_may_have_been_processed,
             };
             self.inner.rate_limiters.until_ready(endpoint).await;
             let token = match endpoint.access_token {
                 AccessTokenKind::None => None,
-                AccessTokenKind::Tenant => Some(self.tenant_token().await?),
+                AccessTokenKind::Tenant => {
+                    Some(self.tenant_token().await.map_err(|mut error| {
+                        if earlier_attempt_may_have_been_processed {
+                            error.mark_earlier_attempt_may_have_been_processed();
+                        }
+                        error
+                    })?)
+                }
                 other => {
                     return Err(invalid_request(format!(
                         "{other:?} access tokens are not supported"
@@ -340,6 +357,7 @@ impl Client {
                 }
                 Err(error) => error,
             };
+            earlier_attempt_may_have_been_processed |= error.may_have_been_created();
             let refused_token = error
                 .error_code()
                 .is_some_and(|code| INVALID_TOKEN_CODES.contains(&code));
@@ -488,14 +506,62 @@ fn invalid_success(delivered: &Delivered, reason: impl Into<String>) -> Error {
         endpoint: delivered.endpoint,
         request_id: delivered.meta.request_id.clone(),
         attempts: delivered.meta.attempts,
+        earlier_attempt_may_have_been_processed: delivered.earlier_attempt_may_have_been_processed,
     };
-    Error::InvalidResponse(Box::new(InvalidResponse::new(
+    Error::InvalidResponse(Box::new(invalid_response(
         call,
         delivered.meta.status,
         delivered.meta.log_id.clone(),
-        reason,
+        reason.into(),
         &delivered.body,
     )))
+}
+
+/// An [`InvalidResponse`] that keeps the body's start, unless the endpoint's answers carry a
+/// secret: then neither the body nor the secret (should the reason quote it) is kept.
+fn invalid_response(
+    call: Call,
+    status: u16,
+    log_id: Option<String>,
+    mut reason: String,
+    body: &[u8],
+) -> InvalidResponse {
+    if call.endpoint != TENANT_ACCESS_TOKEN_INTERNAL.name {
+        return InvalidResponse::new(call, status, log_id, reason, body);
+    }
+    let secret = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|json| json.get("tenant_access_token")?.as_str().map(str::to_owned))
+        .filter(|token| !token.is_empty());
+    if let Some(secret) = secret {
+        reason = reason.replace(&secret, "[redacted]");
+    }
+    InvalidResponse::new(call, status, log_id, reason, b"").withhold_body()
+}
+
+/// A response body, read up to [`MAX_RESPONSE_BODY_BYTES`].
+enum Body {
+    Complete(Bytes),
+    /// The body was larger; these are its first `MAX_RESPONSE_BODY_BYTES` bytes.
+    TooLarge(Bytes),
+}
+
+/// Reads the body chunk by chunk, so that a huge one is never held in memory.
+async fn read_body(mut response: reqwest::Response) -> Result<Body, reqwest::Error> {
+    let expected = response
+        .content_length()
+        .and_then(|length| usize::try_from(length).ok())
+        .unwrap_or(0);
+    let mut body = Vec::with_capacity(expected.min(MAX_RESPONSE_BODY_BYTES));
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_RESPONSE_BODY_BYTES - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok(Body::TooLarge(Bytes::from(body)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Body::Complete(Bytes::from(body)))
 }
 
 /// Sends one attempt and judges the answer.
@@ -522,8 +588,14 @@ async fn send_attempt(
     let headers = response.headers();
     let header_log_id = header_text(headers, LOG_ID_HEADER).map(str::to_owned);
     let rate_limit_reset = header_text(headers, RATE_LIMIT_RESET_HEADER).and_then(parse_seconds);
-    let body = match response.bytes().await {
-        Ok(body) => body,
+    let body = match read_body(response).await {
+        Ok(Body::Complete(body)) => body,
+        Ok(Body::TooLarge(start)) => {
+            let reason = format!("the body is larger than {MAX_RESPONSE_BODY_BYTES} bytes");
+            let mut invalid = invalid_response(call, status, header_log_id, reason, &start);
+            invalid.rate_limit_reset = rate_limit_reset;
+            return Err(Error::InvalidResponse(Box::new(invalid)));
+        }
         Err(source) => return Err(transport(call, source)),
     };
     judge(
@@ -547,7 +619,7 @@ fn judge(
     already_exists: Option<&AlreadyExistsRule>,
 ) -> Result<Delivered, Error> {
     let invalid = |call: Call, log_id: Option<String>, reason: String, body: &[u8]| {
-        let mut invalid = InvalidResponse::new(call, status, log_id, reason, body);
+        let mut invalid = invalid_response(call, status, log_id, reason, body);
         invalid.rate_limit_reset = rate_limit_reset;
         Error::InvalidResponse(Box::new(invalid))
     };
@@ -564,6 +636,7 @@ fn judge(
     let success_status = (200..300).contains(&status);
     let delivered = |call: Call, log_id, msg, body| Delivered {
         endpoint: call.endpoint,
+        earlier_attempt_may_have_been_processed: call.earlier_attempt_may_have_been_processed,
         meta: CallMeta {
             status,
             log_id,

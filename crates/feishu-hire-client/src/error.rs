@@ -40,16 +40,24 @@ pub(crate) struct Call {
     pub(crate) endpoint: &'static str,
     pub(crate) request_id: String,
     pub(crate) attempts: u32,
+    /// Whether an attempt before the one this error is about may have reached Feishu and been
+    /// processed (it timed out, or a server error answered it). The call's last error alone
+    /// would otherwise hide that, and a caller would think sending again is safe.
+    pub(crate) earlier_attempt_may_have_been_processed: bool,
 }
 
 impl Call {
-    /// `"; gave up after 3 attempts"`, or nothing for a single attempt.
+    /// `"; gave up after 3 attempts"`, or nothing for a single attempt; plus a warning when an
+    /// earlier attempt may have been processed.
     fn attempts_note(&self) -> String {
+        let mut note = String::new();
         if self.attempts > 1 {
-            format!("; gave up after {} attempts", self.attempts)
-        } else {
-            String::new()
+            note = format!("; gave up after {} attempts", self.attempts);
         }
+        if self.earlier_attempt_may_have_been_processed {
+            note.push_str("; an earlier attempt may have been processed");
+        }
+        note
     }
 }
 
@@ -86,11 +94,37 @@ pub enum Error {
 impl Error {
     /// What happened to the request. For [`Error::Token`] it is [`Delivery::NotSent`]: the call
     /// was not sent, or was refused for its token.
+    ///
+    /// A call that made several attempts reports [`Delivery::MaybeSent`] rather than
+    /// `NotSent` if an earlier attempt may have been processed
+    /// ([`Error::earlier_attempt_may_have_been_processed`]).
     pub fn delivery(&self) -> Delivery {
-        match self {
+        let last_attempt = match self {
             Error::InvalidRequest { .. } | Error::NotSent(_) | Error::Token(_) => Delivery::NotSent,
             Error::MaybeSent(_) => Delivery::MaybeSent,
             Error::Api(_) | Error::InvalidResponse(_) => Delivery::Answered,
+        };
+        if last_attempt == Delivery::NotSent && self.earlier_attempt_may_have_been_processed() {
+            Delivery::MaybeSent
+        } else {
+            last_attempt
+        }
+    }
+
+    /// Whether an attempt before the last one may have reached Feishu and been processed (it
+    /// timed out, or a server error answered it), whatever became of the last one. Such a call
+    /// [may have created](Error::may_have_been_created) its record.
+    pub fn earlier_attempt_may_have_been_processed(&self) -> bool {
+        self.call()
+            .is_some_and(|call| call.earlier_attempt_may_have_been_processed)
+    }
+
+    /// Records that an earlier attempt of the call this error ends may have been processed.
+    /// For [`Error::Token`] the mark goes on the token request's call info, the only call info
+    /// such an error has.
+    pub(crate) fn mark_earlier_attempt_may_have_been_processed(&mut self) {
+        if let Some(call) = self.call_mut() {
+            call.earlier_attempt_may_have_been_processed = true;
         }
     }
 
@@ -101,7 +135,13 @@ impl Error {
     ///
     /// A caller that sees `true` for a request without an `external_id` cannot safely send it
     /// again: it might create a duplicate.
+    ///
+    /// Also `true`, whatever the last attempt's fate, when an
+    /// [earlier attempt may have been processed](Error::earlier_attempt_may_have_been_processed).
     pub fn may_have_been_created(&self) -> bool {
+        if self.earlier_attempt_may_have_been_processed() {
+            return true;
+        }
         match self {
             Error::InvalidRequest { .. } | Error::NotSent(_) | Error::Token(_) => false,
             Error::MaybeSent(_) => true,
@@ -217,6 +257,16 @@ impl Error {
             Error::Api(api) => Some(&api.call),
             Error::InvalidResponse(invalid) => Some(&invalid.call),
             Error::Token(inner) => inner.call(),
+        }
+    }
+
+    fn call_mut(&mut self) -> Option<&mut Call> {
+        match self {
+            Error::InvalidRequest { .. } => None,
+            Error::NotSent(transport) | Error::MaybeSent(transport) => Some(&mut transport.call),
+            Error::Api(api) => Some(&mut api.call),
+            Error::InvalidResponse(invalid) => Some(&mut invalid.call),
+            Error::Token(inner) => inner.call_mut(),
         }
     }
 }
@@ -453,6 +503,8 @@ pub struct InvalidResponse {
     pub(crate) log_id: Option<String>,
     pub(crate) reason: String,
     pub(crate) body_start: String,
+    /// The body was not kept because it may carry a secret (a token endpoint's answer).
+    pub(crate) body_withheld: bool,
     pub(crate) rate_limit_reset: Option<Duration>,
 }
 
@@ -470,8 +522,16 @@ impl InvalidResponse {
             log_id,
             reason: reason.into(),
             body_start: body_start(body),
+            body_withheld: false,
             rate_limit_reset: None,
         }
+    }
+
+    /// Forgets the body: the answer may carry a token, which must not reach logs.
+    pub(crate) fn withhold_body(mut self) -> Self {
+        self.body_start = String::new();
+        self.body_withheld = true;
+        self
     }
 
     /// The endpoint's name from the spec.
@@ -505,6 +565,7 @@ impl InvalidResponse {
     }
 
     /// The first 200 characters of the body (invalid UTF-8 replaced), `…` if there was more.
+    /// Empty for the token endpoint, whose answers may carry a token.
     pub fn body_start(&self) -> &str {
         &self.body_start
     }
@@ -525,7 +586,9 @@ impl fmt::Display for InvalidResponse {
         if let Some(log_id) = &self.log_id {
             write!(f, "; log id {log_id}")?;
         }
-        if !self.body_start.is_empty() {
+        if self.body_withheld {
+            f.write_str("; body not shown, it may carry a token")?;
+        } else if !self.body_start.is_empty() {
             // Debug quotes and escapes it, which keeps the message on one line.
             write!(f, "; body starts {:?}", self.body_start)?;
         }
@@ -551,6 +614,7 @@ mod tests {
             endpoint: "create_external_interview",
             request_id: "r".into(),
             attempts: 1,
+            earlier_attempt_may_have_been_processed: false,
         }
     }
 

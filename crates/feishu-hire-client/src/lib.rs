@@ -126,7 +126,7 @@ mod token;
 
 pub use already_exists::AlreadyExistsRule;
 pub use builder::{BuildError, ClientBuilder};
-pub use client::{Answer, CallMeta, Client, CreateOutcome};
+pub use client::{Answer, CallMeta, Client, CreateOutcome, MAX_RESPONSE_BODY_BYTES};
 pub use error::{ApiError, Delivery, Error, InvalidResponse, TransportError};
 pub use retry::{RetryPolicy, SleepFuture, Sleeper, TokioSleeper};
 
