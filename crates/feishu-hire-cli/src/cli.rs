@@ -436,7 +436,7 @@ async fn run_import(args: ImportArgs, interrupts: Interrupts) -> i32 {
         }
         Err(refusal) => {
             eprintln!("error: {refusal}");
-            exit::REFUSED
+            refusal.exit_code
         }
     }
 }

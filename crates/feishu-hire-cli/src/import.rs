@@ -5,9 +5,12 @@
 //! 2. **Check every record** ([`crate::scan`]) before sending any: errors and warnings are
 //!    printed with line and JSON path; records sharing an `external_id` are found; the input's
 //!    SHA-256 is computed. Refuse to start (exit 2) if the input is broken, if a valid record
-//!    has no `external_id` (unless `--derive-external-id` or `--allow-unsafe-retries`), or if
-//!    the journal belongs to another input or target.
-//! 3. **Send** the valid records the journal does not confirm, `--concurrency` at a time,
+//!    has no `external_id` (unless `--derive-external-id` or `--allow-unsafe-retries`), if the
+//!    journal belongs to another input, target or options, or if the journal or failures file
+//!    would be the input itself. Ctrl-C during the check stops at once, nothing sent (exit 130).
+//! 3. **Send** the valid records the journal does not confirm, reading the input again through
+//!    the handle the check read (so a file replaced meanwhile is not read) and stopping (exit 3)
+//!    if its bytes no longer hash the same, `--concurrency` at a time,
 //!    paced by the client's rate limiter, which also retries what is safe to retry. Each
 //!    answer is journaled as it arrives; each failure goes to the failures file
 //!    ([`crate::failures`]).
@@ -21,7 +24,7 @@
 //! records in flight are in memory.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,9 +43,9 @@ use crate::failures::{FailureKind, FailureReport, FailuresWriter};
 use crate::input::{HashingReader, InputDigest, InputFormat, RecordReader};
 use crate::journal::{
     EntryResult, JOURNAL_KIND, JOURNAL_VERSION, Journal, JournalEntry, JournalError, JournalHeader,
-    JournalWriter, now_ms,
+    JournalOptions, JournalWriter, now_ms,
 };
-use crate::scan::{ScanReport, scan};
+use crate::scan::{ScanReport, scan_file};
 use crate::summary::{Ending, Summary, peak_memory_bytes};
 
 /// After this many failures in a row without an answer from the target, the run stops:
@@ -108,14 +111,38 @@ pub struct Target {
     pub description: String,
 }
 
-/// Why an import did not start; nothing was sent (exit 2).
+/// Why an import did not start; nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Refusal(pub String);
+#[error("{message}")]
+#[non_exhaustive]
+pub struct Refusal {
+    /// What is wrong and what to do.
+    pub message: String,
+    /// The exit code: [`exit::REFUSED`], or [`exit::INTERRUPTED`] for a Ctrl-C before sending.
+    pub exit_code: i32,
+}
+
+impl Refusal {
+    /// A refusal to start (exit 2).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit_code: exit::REFUSED,
+        }
+    }
+
+    /// Ctrl-C or SIGTERM before anything was sent (exit 130).
+    pub fn interrupted() -> Self {
+        Self {
+            message: "interrupted before anything was sent".to_owned(),
+            exit_code: exit::INTERRUPTED,
+        }
+    }
+}
 
 impl From<JournalError> for Refusal {
     fn from(error: JournalError) -> Self {
-        Refusal(error.to_string())
+        Refusal::new(error.to_string())
     }
 }
 
@@ -135,37 +162,79 @@ struct Job {
 /// The input, as a file on disk.
 struct InputFile {
     path: PathBuf,
+    /// Opened once: both passes read through this handle (rewound in between), so a file
+    /// replaced on disk meanwhile is not read by the second pass.
+    file: Arc<File>,
     /// Keeps a spooled copy of stdin alive.
     _spool: Option<tempfile::NamedTempFile>,
     /// Known early for stdin (needed to name its journal).
     stdin_digest: Option<InputDigest>,
 }
 
-fn open_input(input: &Path) -> Result<InputFile, Refusal> {
+async fn open_input(input: &Path, interrupts: &mut Interrupts) -> Result<InputFile, Refusal> {
     if input != Path::new("-") {
+        let not_readable = |error: io::Error| {
+            Refusal::new(format!(
+                "cannot read the input {}: {error}",
+                input.display()
+            ))
+        };
         if !input.is_file() {
-            return Err(Refusal(format!(
+            return Err(Refusal::new(format!(
                 "cannot read the input {}: no such file",
                 input.display()
             )));
         }
+        let file = File::open(input).map_err(not_readable)?;
         return Ok(InputFile {
             path: input.to_owned(),
+            file: Arc::new(file),
             _spool: None,
             stdin_digest: None,
         });
     }
     // Standard input is read twice (check, then send), so it is copied to a temporary file.
-    let failed = |error: io::Error| Refusal(format!("cannot read standard input: {error}"));
-    let mut spool = tempfile::NamedTempFile::new().map_err(failed)?;
-    let mut stdin = HashingReader::new(io::stdin().lock());
-    io::copy(&mut stdin, spool.as_file_mut()).map_err(failed)?;
-    let digest = stdin.finish().map_err(failed)?;
+    // The copy blocks on the terminal or pipe, so it runs apart and Ctrl-C can end the wait.
+    let copy = tokio::task::spawn_blocking(|| -> io::Result<_> {
+        let mut spool = tempfile::NamedTempFile::new()?;
+        let mut stdin = HashingReader::new(io::stdin().lock());
+        io::copy(&mut stdin, spool.as_file_mut())?;
+        let digest = stdin.finish()?;
+        let file = spool.reopen()?;
+        Ok((spool, file, digest))
+    });
+    let copied = tokio::select! {
+        copied = copy => copied,
+        () = interrupted(interrupts) => return Err(Refusal::interrupted()),
+    };
+    let failed = |error: String| Refusal::new(format!("cannot read standard input: {error}"));
+    let (spool, file, digest) = copied
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(|e| failed(e.to_string()))?;
     Ok(InputFile {
         path: spool.path().to_owned(),
+        file: Arc::new(file),
         _spool: Some(spool),
         stdin_digest: Some(digest),
     })
+}
+
+/// Resolves at the next Ctrl-C or SIGTERM; never if signals are not listened to.
+async fn interrupted(interrupts: &mut Interrupts) {
+    if *interrupts.borrow_and_update() > 0 {
+        return;
+    }
+    if interrupts.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Whether two paths name the same file (compared canonicalized when both exist).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// `dir/name.jsonl` → (`dir`, `name`); for stdin, the current directory and `stdin-<hash>`.
@@ -209,14 +278,14 @@ pub async fn import(
     let base_url = target.client.base_url().to_owned();
     console.line(format!("Target: {}", target.description));
 
-    let input = open_input(&config.input)?;
+    let input = open_input(&config.input, &mut interrupts).await?;
     let (dir, stem, file_name) = output_base(config, &input);
     let mut _temporary_dir = None;
     let journal_path = match &config.journal {
         JournalLocation::Path(path) => path.clone(),
         JournalLocation::Temporary => {
             let temporary = tempfile::tempdir()
-                .map_err(|e| Refusal(format!("cannot make a temporary journal: {e}")))?;
+                .map_err(|e| Refusal::new(format!("cannot make a temporary journal: {e}")))?;
             let path = temporary.path().join("import.journal");
             _temporary_dir = Some(temporary);
             path
@@ -225,6 +294,25 @@ pub async fn import(
             dir.join(format!("{}.journal", file_name.as_deref().unwrap_or(&stem)))
         }
     };
+    let failures_path = config
+        .failures
+        .clone()
+        .unwrap_or_else(|| dir.join(format!("{stem}.failures.jsonl")));
+    let failures = FailuresWriter::new(failures_path);
+    if input.stdin_digest.is_none() {
+        for (what, path) in [
+            ("journal", journal_path.as_path()),
+            ("failures file", failures.records_path()),
+            ("failures report", failures.report_path()),
+        ] {
+            if same_file(path, &input.path) {
+                return Err(Refusal::new(format!(
+                    "the {what} {} is the input itself, so nothing was sent (it would be overwritten). Pass another path",
+                    path.display()
+                )));
+            }
+        }
+    }
     let journal_existed = journal_path.exists();
     let mut journal = Journal::open(&journal_path)?;
     if journal.repaired_tail() {
@@ -233,38 +321,43 @@ pub async fn import(
             journal_path.display()
         ));
     }
-    let failures_path = config
-        .failures
-        .clone()
-        .unwrap_or_else(|| dir.join(format!("{stem}.failures.jsonl")));
-    let failures = FailuresWriter::new(failures_path);
     failures
         .remove_stale()
-        .map_err(|e| Refusal(format!("cannot remove the old failures file: {e}")))?;
+        .map_err(|e| Refusal::new(format!("cannot remove the old failures file: {e}")))?;
 
-    // Check everything before sending anything.
-    let checker = Arc::new(Checker::new(config.check).map_err(Refusal)?);
-    let scanned = {
+    // Check everything before sending anything. Ctrl-C here stops the run with nothing sent.
+    let checker = Arc::new(Checker::new(config.check).map_err(Refusal::new)?);
+    let cancel_scan = Arc::new(AtomicBool::new(false));
+    let scanning = {
         let checker = Arc::clone(&checker);
         let console = console.clone();
-        let path = input.path.clone();
+        let file = Arc::clone(&input.file);
         let source = source.clone();
         let format = config.format;
+        let cancel = Arc::clone(&cancel_scan);
         tokio::task::spawn_blocking(move || {
             let mut failures = failures;
-            let report = scan(
-                &path,
+            let report = scan_file(
+                &file,
                 &source,
                 format,
                 &checker,
                 &console,
                 Some(&mut failures),
+                &cancel,
             );
             (report, failures)
         })
-        .await
-        .map_err(|e| Refusal(format!("the checking pass failed: {e}")))?
     };
+    tokio::pin!(scanning);
+    let scanned = tokio::select! {
+        scanned = &mut scanning => scanned,
+        () = interrupted(&mut interrupts) => {
+            cancel_scan.store(true, Ordering::Relaxed);
+            (&mut scanning).await
+        }
+    }
+    .map_err(|e| Refusal::new(format!("the checking pass failed: {e}")))?;
     let (report, failures) = scanned;
     let refuse = |journal: Journal, failures: &FailuresWriter, message: String| {
         // Nothing was sent: leave no trace of this run.
@@ -273,8 +366,16 @@ pub async fn import(
             drop(journal);
             let _ = std::fs::remove_file(&journal_path);
         }
-        Refusal(message)
+        Refusal::new(message)
     };
+    if cancel_scan.load(Ordering::Relaxed) {
+        let _ = failures.remove_stale();
+        if !journal_existed && journal.header().is_none() {
+            drop(journal);
+            let _ = std::fs::remove_file(&journal_path);
+        }
+        return Err(Refusal::interrupted());
+    }
     let report = match report {
         Ok(report) => report,
         Err(error) => {
@@ -327,6 +428,11 @@ pub async fn import(
         input_bytes: report.digest.bytes,
         target: base_url.clone(),
         created_at_ms: now_ms(),
+        options: Some(JournalOptions {
+            derive_external_id: config.check.derive_external_ids,
+            strict: config.check.strict,
+            max_record_bytes: config.check.max_record_bytes as u64,
+        }),
     };
     let resuming = journal.header().is_some();
     if let Err(error) = journal.bind(header) {
@@ -366,7 +472,7 @@ pub async fn import(
         config,
         target,
         &checker,
-        &input.path,
+        &input.file,
         &source,
         to_send,
         &writer,
@@ -381,12 +487,10 @@ pub async fn import(
     let sending_secs = sending_started.elapsed().as_secs_f64();
     let answered = run.created + run.already_present + run.failed;
     let failures_written = run.failures_written.take();
-    let exit_code = match run.ending {
-        Ending::Interrupted => exit::INTERRUPTED,
-        Ending::Aborted => exit::ABORTED,
-        Ending::Finished if run.report.rejected() + run.failed > 0 => exit::INCOMPLETE,
-        Ending::Finished => exit::SUCCESS,
-    };
+    // Records neither answered nor skipped: abandoned, panicked, or not met again on the
+    // second read. Any of them means the run did not do everything.
+    let not_sent = run.to_send.saturating_sub(answered);
+    let exit_code = exit_code(run.ending, run.report.rejected() + run.failed, not_sent);
     Ok(Summary {
         input: source,
         input_sha256: run.report.digest.sha256.clone(),
@@ -407,7 +511,8 @@ pub async fn import(
         duplicates: run.report.duplicates,
         failed: run.failed,
         failed_maybe_created: run.failed_maybe_created,
-        not_sent: run.to_send.saturating_sub(answered),
+        failed_maybe_created_without_id: run.failed_maybe_created_without_id,
+        not_sent,
         warnings: run.report.warnings,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         records_per_second: if sending_secs > 0.0 {
@@ -420,6 +525,17 @@ pub async fn import(
         exit_code,
         peak_memory_bytes: peak_memory_bytes(),
     })
+}
+
+/// The exit code of a run that ended as `ending`, with `problems` records invalid, duplicate
+/// or failed and `not_sent` records never answered.
+fn exit_code(ending: Ending, problems: u64, not_sent: u64) -> i32 {
+    match ending {
+        Ending::Interrupted => exit::INTERRUPTED,
+        Ending::Aborted => exit::ABORTED,
+        Ending::Finished if problems + not_sent > 0 => exit::INCOMPLETE,
+        Ending::Finished => exit::SUCCESS,
+    }
 }
 
 fn warn_if_window_passed(journal: &Journal, left: u64, console: &Console) {
@@ -451,6 +567,9 @@ struct Run {
     already_present: u64,
     failed: u64,
     failed_maybe_created: u64,
+    failed_maybe_created_without_id: u64,
+    /// Request tasks that panicked: their records count as not sent.
+    panicked: u64,
     unanswered_in_a_row: u32,
     ending: Ending,
     abort_reason: Option<String>,
@@ -467,6 +586,8 @@ impl Run {
             already_present: 0,
             failed: 0,
             failed_maybe_created: 0,
+            failed_maybe_created_without_id: 0,
+            panicked: 0,
             unanswered_in_a_row: 0,
             ending: Ending::Finished,
             abort_reason: None,
@@ -491,7 +612,7 @@ impl Run {
         config: &ImportConfig,
         target: &Target,
         checker: &Arc<Checker>,
-        input: &Path,
+        input: &Arc<File>,
         source: &str,
         to_send: Bitset,
         journal: &JournalWriter,
@@ -506,7 +627,7 @@ impl Run {
         let stop_reading = Arc::new(AtomicBool::new(false));
         let reader = {
             let checker = Arc::clone(checker);
-            let input = input.to_owned();
+            let input = Arc::clone(input);
             let format = self.report.format;
             let stop = Arc::clone(&stop_reading);
             let console = console.clone();
@@ -541,6 +662,11 @@ impl Run {
                     }
                     let count = *interrupts.borrow_and_update();
                     if count >= 2 {
+                        // A second signal may arrive before the first was seen (both during the
+                        // checking pass, say): it must stop the run too, not only the requests.
+                        if !self.stopping() {
+                            self.ending = Ending::Interrupted;
+                        }
                         console.line(format!(
                             "interrupted again: abandoning {} requests in flight (the next run sends their records again, under the same external_id)",
                             in_flight.len()
@@ -555,9 +681,21 @@ impl Run {
                     }
                 }
                 Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    if let Ok((job, result)) = joined {
-                        self.record(job, result, journal, &mut failures, &console, source);
-                        progress.inc();
+                    match joined {
+                        Ok((job, result)) => {
+                            self.record(job, result, journal, &mut failures, &console, source);
+                            progress.inc();
+                        }
+                        // Abandoned by a second Ctrl-C: counted as not sent.
+                        Err(error) if error.is_cancelled() => {}
+                        Err(error) => {
+                            // A bug, not an answer: its record is not sent (the next run
+                            // sends it again), but the run must not claim success.
+                            self.panicked += 1;
+                            console.line(format!(
+                                "error: a request task failed ({error}); its record counts as not sent"
+                            ));
+                        }
                     }
                 }
                 job = jobs.recv(), if !self.stopping() && !input_done && in_flight.len() < concurrency => {
@@ -579,12 +717,15 @@ impl Run {
         stop_reading.store(true, Ordering::Relaxed);
         drop(jobs);
         match reader.await {
-            Ok(Ok(Some(digest))) if digest != self.report.digest => console.line(format!(
-                "warning: {source} changed while it was being imported (sha256 {} before, {} after); check the results",
-                self.report.digest.sha256, digest.sha256
+            Ok(Ok(Some(digest))) if digest != self.report.digest => self.abort(format!(
+                "{source} changed between the check and the send (sha256 {}, {} bytes when checked; sha256 {}, {} bytes when sent). \
+                 Records whose bytes changed were not sent; the ones sent are in the journal. Restore the checked file and run again to finish, \
+                 or import the new file with a new --journal",
+                self.report.digest.sha256, self.report.digest.bytes, digest.sha256, digest.bytes
             )),
             Ok(Err(error)) => self.abort(format!("reading {source} failed: {error}")),
-            _ => {}
+            Err(error) => self.abort(format!("reading {source} failed: {error}")),
+            Ok(Ok(_)) => {}
         }
         let paths = (
             failures.records_path().to_owned(),
@@ -639,8 +780,11 @@ impl Run {
                 let maybe = error.may_have_been_created();
                 self.failed_maybe_created += u64::from(maybe);
                 let mut reason = error.to_string();
-                if maybe {
+                if maybe && job.external_id.is_some() {
                     reason.push_str(" (may have been created; re-sending within 24 h is safe with an external_id)");
+                } else if maybe {
+                    self.failed_maybe_created_without_id += 1;
+                    reason.push_str(" (may have been created; it has no external_id, so check the target before re-sending it or it may be created twice)");
                 }
                 entry.code = error.code();
                 entry.log_id = error.log_id().map(str::to_owned);
@@ -703,7 +847,7 @@ impl Run {
 /// input's digest if it read to the end.
 #[allow(clippy::too_many_arguments)]
 fn read_jobs(
-    input: &Path,
+    input: &File,
     format: InputFormat,
     checker: &Checker,
     to_send: &Bitset,
@@ -712,7 +856,8 @@ fn read_jobs(
     console: &Console,
     source: &str,
 ) -> io::Result<Option<InputDigest>> {
-    let file = File::open(input)?;
+    let mut file = input;
+    file.seek(SeekFrom::Start(0))?;
     let mut reader = RecordReader::new(
         BufReader::with_capacity(64 * 1024, HashingReader::new(file)),
         format,
@@ -722,9 +867,9 @@ fn read_jobs(
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let Ok(record) = record else {
-            break;
-        };
+        // The checking pass read this far, so an error here means the input changed or the
+        // disk failed: stop the run rather than report the rest as sent.
+        let record = record.map_err(|error| io::Error::other(error.to_string()))?;
         if !to_send.contains(record.ordinal) {
             continue;
         }
@@ -748,4 +893,94 @@ fn read_jobs(
     }
     let digest = reader.into_inner().into_inner().finish()?;
     Ok(Some(digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_not_sent_make_a_finished_run_incomplete() {
+        assert_eq!(exit_code(Ending::Finished, 0, 0), exit::SUCCESS);
+        assert_eq!(exit_code(Ending::Finished, 0, 1), exit::INCOMPLETE);
+        assert_eq!(exit_code(Ending::Finished, 1, 0), exit::INCOMPLETE);
+        assert_eq!(exit_code(Ending::Interrupted, 0, 5), exit::INTERRUPTED);
+        assert_eq!(exit_code(Ending::Aborted, 0, 5), exit::ABORTED);
+    }
+
+    #[test]
+    fn the_sending_pass_reads_the_checked_file_even_if_it_was_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.jsonl");
+        let original: Vec<String> = crate::examples::interview_lines(1, 2, "old-").collect();
+        std::fs::write(&path, original.join("\n") + "\n").unwrap();
+        let file = File::open(&path).unwrap();
+        let checked = HashingReader::new(File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        // An editor saves by writing a new file and renaming it over the old one.
+        let replaced: Vec<String> = crate::examples::interview_lines(2, 2, "new-").collect();
+        let fresh = dir.path().join("in.jsonl.tmp");
+        std::fs::write(&fresh, replaced.join("\n") + "\n").unwrap();
+        std::fs::rename(&fresh, &path).unwrap();
+
+        let checker = Checker::new(CheckOptions::default()).unwrap();
+        let mut to_send = Bitset::new();
+        to_send.insert(1);
+        to_send.insert(2);
+        let (jobs, mut received) = mpsc::channel(4);
+        let (console, _) = Console::buffer();
+        let stop = AtomicBool::new(false);
+        let digest = read_jobs(
+            &file,
+            InputFormat::JsonLines,
+            &checker,
+            &to_send,
+            &jobs,
+            &stop,
+            &console,
+            "in.jsonl",
+        )
+        .unwrap();
+        assert_eq!(digest, Some(checked));
+        let mut ids = Vec::new();
+        while let Ok(job) = received.try_recv() {
+            ids.extend(job.external_id);
+        }
+        assert_eq!(ids.len(), 2);
+        assert!(ids.iter().all(|id| id.starts_with("old-")), "{ids:?}");
+    }
+
+    #[test]
+    fn a_broken_input_in_the_sending_pass_is_an_error_not_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.json");
+        std::fs::write(&path, "{\"not\": \"an array\"}").unwrap();
+        let checker = Checker::new(CheckOptions::default()).unwrap();
+        let mut to_send = Bitset::new();
+        to_send.insert(1);
+        let (jobs, _received) = mpsc::channel(4);
+        let (console, _) = Console::buffer();
+        let stop = AtomicBool::new(false);
+        let result = read_jobs(
+            &File::open(&path).unwrap(),
+            InputFormat::JsonArray,
+            &checker,
+            &to_send,
+            &jobs,
+            &stop,
+            &console,
+            "in.json",
+        );
+        assert!(result.is_err(), "{result:?}");
+    }
+
+    #[test]
+    fn the_same_file_is_recognised_under_another_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("in.jsonl");
+        std::fs::write(&file, "{}\n").unwrap();
+        assert!(same_file(&file, &dir.path().join(".").join("in.jsonl")));
+        assert!(!same_file(&file, &dir.path().join("in.jsonl.journal")));
+    }
 }

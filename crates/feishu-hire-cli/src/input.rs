@@ -279,6 +279,13 @@ impl<R: BufRead> RecordReader<R> {
     }
 
     fn next_array_record(&mut self) -> Result<Option<RawRecord>, InputError> {
+        if self.array == ArrayState::Start {
+            // Detection skips a byte-order mark, but a pass told the format up front (the
+            // import's sending pass) starts here and must skip it too.
+            if self.reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+                self.reader.consume(3);
+            }
+        }
         loop {
             let next = self.skip_blank()?;
             match (self.array, next) {
@@ -558,6 +565,12 @@ mod tests {
             .map(|r| String::from_utf8(r.unwrap().bytes).unwrap())
             .collect();
         assert_eq!(records, vec!["{\"a\":\"0123456789\"}", "{\"b\":2}"]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_when_the_array_format_is_given() {
+        let records = read_all("\u{feff}[{\"a\":1}]", InputFormat::JsonArray, 100);
+        assert_eq!(texts(&records), vec![(1, 1, "{\"a\":1}".into())]);
     }
 
     #[test]

@@ -10,15 +10,17 @@
 //! JSON Lines, append-only, one object per line:
 //!
 //! ```text
-//! {"journal":"feishu-hire import","version":1,"input":"interviews.jsonl","input_sha256":"9f2c…","input_bytes":183201,"target":"https://open.feishu.cn","created_at_ms":1718000000000}
+//! {"journal":"feishu-hire import","version":1,"input":"interviews.jsonl","input_sha256":"9f2c…","input_bytes":183201,"target":"https://open.feishu.cn","created_at_ms":1718000000000,"options":{"derive_external_id":false,"strict":false,"max_record_bytes":65536}}
 //! {"run":1,"started_at_ms":1718000000000,"importer":"0.1.0"}
 //! {"record":1,"line":1,"external_id":"ats-1","result":"created","id":"7396…","at_ms":1718000000417}
 //! {"record":2,"line":2,"external_id":"ats-2","result":"already_exists","code":12345,"at_ms":1718000000420}
 //! {"record":3,"line":4,"external_id":"ats-3","result":"failed","code":1002001,"log_id":"2024…","reason":"…","at_ms":1718000000433}
 //! ```
 //!
-//! - The **header** (first line) ties the journal to one input by its SHA-256 and size, and to
-//!   one target (base URL). A run whose input or target differs is refused.
+//! - The **header** (first line) ties the journal to one input by its SHA-256 and size, to
+//!   one target (base URL), and to the options that decide which records are sent under which
+//!   `external_id` (`options`: `--derive-external-id`, `--strict`, `--max-record-bytes`). A
+//!   run whose input, target or options differ is refused.
 //! - A **run** line is appended at the start of each run.
 //! - An **entry** per record outcome: `record` is the record's ordinal in the input (1-based,
 //!   blank lines not counted), `line` where it starts. `created` and `already_exists` are
@@ -27,9 +29,11 @@
 //!   `failed` entries are for the record only; a later run retries those records.
 //!
 //! # Durability
-//! Each line is written with one `write` as soon as its answer arrives, so a killed process
-//! (even SIGKILL) loses nothing it had been told; lines are `fsync`ed in batches (every 256
-//! lines or second, and at the end), so a power cut loses at most the last batch, whose
+//! Each line is written with one `write` as soon as its answer arrives (in
+//! [`JournalWriter::append`], not queued), so a killed process (even SIGKILL) loses nothing it
+//! had been told; lines are `fsync`ed in batches (every 256 lines, with the first line written
+//! a second or more after the last `fsync`, and at the end), so a power cut loses at most the
+//! last batch, whose
 //! records are then sent again under the same `external_id` (which Feishu deduplicates for
 //! 24 h). A last line cut short by a kill is dropped when the journal is next opened; damage
 //! anywhere else stops the import rather than guess.
@@ -41,8 +45,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
-use std::thread::JoinHandle;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -78,6 +81,48 @@ pub struct JournalHeader {
     pub target: String,
     /// When the first run started, in milliseconds since 1970.
     pub created_at_ms: i64,
+    /// The options that decide which records are sent and under which `external_id`;
+    /// absent in journals of earlier importers (then not compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<JournalOptions>,
+}
+
+/// The options a journal is bound to: a resume with others would send records under another
+/// `external_id` (or none), or count a confirmed record as invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalOptions {
+    /// `--derive-external-id`.
+    pub derive_external_id: bool,
+    /// `--strict`.
+    pub strict: bool,
+    /// `--max-record-bytes`.
+    pub max_record_bytes: u64,
+}
+
+impl JournalOptions {
+    /// The first option (as its flag) whose value differs, with both values.
+    fn first_difference(&self, other: &Self) -> Option<(&'static str, String, String)> {
+        if self.derive_external_id != other.derive_external_id {
+            let said = |on: bool| if on { "given" } else { "not given" }.to_owned();
+            return Some((
+                "--derive-external-id",
+                said(self.derive_external_id),
+                said(other.derive_external_id),
+            ));
+        }
+        if self.strict != other.strict {
+            let said = |on: bool| if on { "given" } else { "not given" }.to_owned();
+            return Some(("--strict", said(self.strict), said(other.strict)));
+        }
+        if self.max_record_bytes != other.max_record_bytes {
+            return Some((
+                "--max-record-bytes",
+                self.max_record_bytes.to_string(),
+                other.max_record_bytes.to_string(),
+            ));
+        }
+        None
+    }
 }
 
 /// A line appended at the start of each run.
@@ -207,6 +252,24 @@ pub enum JournalError {
         /// This run's target.
         target: String,
     },
+    /// The journal was started with other options.
+    #[error(
+        "journal {path} was started with {option} {journal_value}, but this run has it {this_value}. \
+         Resuming with other options could send records under another external_id (or none) or \
+         miscount confirmed ones, so nothing was sent. Run again with the same options as the \
+         first run, or pass --journal NEW_PATH to start over (records the old journal confirmed \
+         would then be sent again)"
+    )]
+    OtherOptions {
+        /// The journal.
+        path: PathBuf,
+        /// The option's flag.
+        option: &'static str,
+        /// Its value in the journal.
+        journal_value: String,
+        /// Its value in this run.
+        this_value: String,
+    },
     /// The journal's writer stopped (a write failed).
     #[error("journal {path}: writing stopped after an error")]
     WriterStopped {
@@ -324,7 +387,9 @@ impl Journal {
                     keep_until = next_offset;
                     add_newline = !has_newline;
                 }
-                Err(_) if is_last => {
+                // Only a journal whose header was read can have a torn tail: anything else
+                // (say `--journal data.jsonl` by mistake) is not ours to cut.
+                Err(_) if is_last && self.header.is_some() => {
                     // Cut short by a kill in the middle of a write: that answer is lost,
                     // and its record will simply be sent again.
                     self.repaired_tail = true;
@@ -358,7 +423,15 @@ impl Journal {
             (_, None) => return Err("the first line is not a journal header".to_owned()),
             (Line::Header(_), Some(_)) => return Err("a second header".to_owned()),
             (Line::Run(run), Some(_)) => self.runs = self.runs.max(run.run),
-            (Line::Entry(entry), Some(_)) => {
+            (Line::Entry(entry), Some(header)) => {
+                // Every record takes at least one byte of the input, so a larger ordinal is
+                // damage; taken at its word it would grow the confirmed set without bound.
+                if entry.record == 0 || entry.record > header.input_bytes.max(1) {
+                    return Err(format!(
+                        "record {} cannot be in an input of {} bytes",
+                        entry.record, header.input_bytes
+                    ));
+                }
                 self.entries += 1;
                 if entry.result.is_confirmed() {
                     self.confirmed.insert(entry.record);
@@ -421,6 +494,16 @@ impl Journal {
                         target: header.target,
                     });
                 }
+                if let (Some(theirs), Some(ours)) = (&existing.options, &header.options)
+                    && let Some((option, journal_value, this_value)) = theirs.first_difference(ours)
+                {
+                    return Err(JournalError::OtherOptions {
+                        path: self.path.clone(),
+                        option,
+                        journal_value,
+                        this_value,
+                    });
+                }
             }
             None => {
                 self.write_line(&header)?;
@@ -450,38 +533,15 @@ impl Journal {
             })
     }
 
-    /// Hands the journal to a writer thread; the lock is held until the writer is closed.
+    /// Turns the journal into a writer for entries; the lock is held until it is closed.
     pub fn into_writer(self) -> JournalWriter {
-        let (sender, receiver) = mpsc::sync_channel::<Vec<u8>>(1024);
-        let mut file = self.file;
-        let handle = std::thread::Builder::new()
-            .name("journal".to_owned())
-            .spawn(move || -> io::Result<()> {
-                let mut unsynced: u32 = 0;
-                let mut last_sync = Instant::now();
-                loop {
-                    match receiver.recv_timeout(SYNC_EVERY) {
-                        Ok(line) => {
-                            file.write_all(&line)?;
-                            unsynced += 1;
-                        }
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => break,
-                    }
-                    if unsynced > 0
-                        && (unsynced >= SYNC_EVERY_LINES || last_sync.elapsed() >= SYNC_EVERY)
-                    {
-                        file.sync_data()?;
-                        unsynced = 0;
-                        last_sync = Instant::now();
-                    }
-                }
-                file.sync_data()
-            });
         JournalWriter {
             path: self.path,
-            sender: Some(sender),
-            handle: handle.ok(),
+            state: Mutex::new(WriterState {
+                file: Some(self.file),
+                unsynced: 0,
+                last_sync: Instant::now(),
+            }),
         }
     }
 }
@@ -511,37 +571,60 @@ fn sync_parent_dir(path: &Path) {
 #[derive(Debug)]
 pub struct JournalWriter {
     path: PathBuf,
-    sender: Option<SyncSender<Vec<u8>>>,
-    handle: Option<JoinHandle<io::Result<()>>>,
+    state: Mutex<WriterState>,
+}
+
+#[derive(Debug)]
+struct WriterState {
+    /// `None` once a write failed: later lines would leave a gap.
+    file: Option<File>,
+    unsynced: u32,
+    last_sync: Instant,
 }
 
 impl JournalWriter {
-    /// Appends one entry (written at once, `fsync`ed with its batch).
+    /// Appends one entry: written at once with one `write_all` (so a kill, even SIGKILL,
+    /// cannot lose it), `fsync`ed with its batch.
     pub fn append(&self, entry: &JournalEntry) -> Result<(), JournalError> {
-        let stopped = || JournalError::WriterStopped {
-            path: self.path.clone(),
+        let line = encode_line(entry);
+        // A poisoned lock only means another append panicked; the file is still whole.
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = &mut *state;
+        let Some(file) = state.file.as_mut() else {
+            return Err(JournalError::WriterStopped {
+                path: self.path.clone(),
+            });
         };
-        let sender = self.sender.as_ref().ok_or_else(stopped)?;
-        sender.send(encode_line(entry)).map_err(|_| stopped())
+        let written = file.write_all(&line).and_then(|()| {
+            state.unsynced += 1;
+            if state.unsynced >= SYNC_EVERY_LINES || state.last_sync.elapsed() >= SYNC_EVERY {
+                file.sync_data()?;
+                state.unsynced = 0;
+                state.last_sync = Instant::now();
+            }
+            Ok(())
+        });
+        written.map_err(|source| {
+            state.file = None;
+            JournalError::Io {
+                path: self.path.clone(),
+                source,
+            }
+        })
     }
 
-    /// Writes and `fsync`s everything, and releases the lock.
-    pub fn close(mut self) -> Result<(), JournalError> {
-        self.sender = None;
-        let path = self.path.clone();
-        match self.handle.take().map(JoinHandle::join) {
-            Some(Ok(Ok(()))) => Ok(()),
-            Some(Ok(Err(source))) => Err(JournalError::Io { path, source }),
-            Some(Err(_)) | None => Err(JournalError::WriterStopped { path }),
-        }
-    }
-}
-
-impl Drop for JournalWriter {
-    fn drop(&mut self) {
-        self.sender = None;
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
+    /// `fsync`s everything and releases the lock.
+    pub fn close(self) -> Result<(), JournalError> {
+        let state = self
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        match state.file {
+            Some(file) => file.sync_data().map_err(|source| JournalError::Io {
+                path: self.path,
+                source,
+            }),
+            None => Err(JournalError::WriterStopped { path: self.path }),
         }
     }
 }
@@ -559,6 +642,11 @@ mod tests {
             input_bytes: 10,
             target: "http://127.0.0.1:1".to_owned(),
             created_at_ms: 1,
+            options: Some(JournalOptions {
+                derive_external_id: false,
+                strict: false,
+                max_record_bytes: 1000,
+            }),
         }
     }
 
@@ -661,6 +749,88 @@ mod tests {
             matches!(error, JournalError::Damaged { line: 2, .. }),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_single_line_file_that_is_no_journal_is_refused_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.jsonl");
+        let data = r#"{"external_application_id":"a","external_id":"x"}"#;
+        std::fs::write(&path, data).unwrap();
+        let error = Journal::open(&path).unwrap_err();
+        assert!(
+            matches!(error, JournalError::Damaged { line: 1, .. }),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), data);
+    }
+
+    #[test]
+    fn a_record_number_beyond_the_input_is_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut bytes = encode_line(&header("aa"));
+        bytes.extend(encode_line(&entry(u64::MAX / 2, EntryResult::Created)));
+        bytes.extend(encode_line(&entry(1, EntryResult::Created)));
+        std::fs::write(&path, &bytes).unwrap();
+        let error = Journal::open(&path).unwrap_err();
+        assert!(
+            matches!(error, JournalError::Damaged { line: 2, .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("damaged at line 2"), "{error}");
+    }
+
+    #[test]
+    fn an_appended_line_is_in_the_file_before_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut journal = Journal::open(&path).unwrap();
+        journal.bind(header("aa")).unwrap();
+        let writer = journal.into_writer();
+        writer.append(&entry(1, EntryResult::Created)).unwrap();
+        // No close, no flush: a SIGKILL now must not lose the line.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.ends_with(
+                &String::from_utf8(encode_line(&entry(1, EntryResult::Created))).unwrap()
+            ),
+            "{text}"
+        );
+        drop(writer);
+    }
+
+    #[test]
+    fn other_options_are_refused_and_say_which() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        Journal::open(&path).unwrap().bind(header("aa")).unwrap();
+        let mut derived = header("aa");
+        if let Some(options) = derived.options.as_mut() {
+            options.derive_external_id = true;
+        }
+        let error = Journal::open(&path).unwrap().bind(derived).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                JournalError::OtherOptions {
+                    option: "--derive-external-id",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(error.to_string().contains("--journal NEW_PATH"), "{error}");
+        let mut strict = header("aa");
+        if let Some(options) = strict.options.as_mut() {
+            options.strict = true;
+        }
+        let error = Journal::open(&path).unwrap().bind(strict).unwrap_err();
+        assert!(error.to_string().contains("--strict"), "{error}");
+        // Journals of earlier importers carry no options and are not compared.
+        let mut old = header("aa");
+        old.options = None;
+        Journal::open(&path).unwrap().bind(old).unwrap();
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `feishu-hire` binary: parses the command line and runs it (see the library docs).
 
 use clap::Parser;
-use feishu_hire_cli::cli::{Cli, run};
+use feishu_hire_cli::cli::{Cli, Command, run};
 
 fn main() {
     let cli = Cli::parse();
@@ -23,7 +23,13 @@ fn main() {
         }
     };
     let code = runtime.block_on(async {
-        let interrupts = feishu_hire_cli::signals::listen();
+        // Only `import` stops gracefully on Ctrl-C; every other command keeps the default
+        // (the process ends at once), so a copy of stdin or a long check can be interrupted.
+        let interrupts = if matches!(cli.command, Command::Import(_)) {
+            feishu_hire_cli::signals::listen()
+        } else {
+            feishu_hire_cli::signals::never()
+        };
         run(cli, interrupts).await
     });
     // Don't wait for blocking tasks (e.g. a read of stdin) that are no longer needed.

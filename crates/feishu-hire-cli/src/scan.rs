@@ -6,8 +6,9 @@
 //! What it keeps per record is one bit (valid or not), so it runs in flat memory.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Deserialize;
 
@@ -66,9 +67,26 @@ pub fn scan(
     format: InputFormat,
     checker: &Checker,
     console: &Console,
-    mut failures: Option<&mut FailuresWriter>,
+    failures: Option<&mut FailuresWriter>,
 ) -> io::Result<ScanReport> {
     let file = File::open(path)?;
+    let never = AtomicBool::new(false);
+    scan_file(&file, source, format, checker, console, failures, &never)
+}
+
+/// Runs the checking pass over an open file, from its start. Stops early (with a partial
+/// report) once `cancel` is set; the caller knows it set it.
+pub fn scan_file(
+    file: &File,
+    source: &str,
+    format: InputFormat,
+    checker: &Checker,
+    console: &Console,
+    mut failures: Option<&mut FailuresWriter>,
+    cancel: &AtomicBool,
+) -> io::Result<ScanReport> {
+    let mut file = file;
+    file.seek(SeekFrom::Start(0))?;
     let mut reader = RecordReader::new(
         BufReader::with_capacity(64 * 1024, HashingReader::new(file)),
         format,
@@ -91,6 +109,9 @@ pub fn scan(
     };
     let mut seen = SeenIds::new();
     for record in reader.by_ref() {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(report);
+        }
         let record = match record {
             Ok(record) => record,
             Err(InputError::Io(error)) => return Err(error),
@@ -131,7 +152,7 @@ pub fn scan(
     let hashing = reader.into_inner().into_inner();
     report.digest = hashing.finish()?;
     if !seen.no_candidates() && report.broken.is_none() {
-        find_duplicates(path, source, checker, seen, &mut report, console, failures)?;
+        find_duplicates(file, source, checker, seen, &mut report, console, failures)?;
     }
     Ok(report)
 }
@@ -179,7 +200,7 @@ fn own_external_id(bytes: &[u8]) -> Option<String> {
 /// The second read, for the candidate ids of the first: marks every record whose
 /// `external_id` an earlier sendable record uses.
 fn find_duplicates(
-    path: &Path,
+    file: &File,
     source: &str,
     checker: &Checker,
     seen: SeenIds,
@@ -188,7 +209,8 @@ fn find_duplicates(
     mut failures: Option<&mut FailuresWriter>,
 ) -> io::Result<()> {
     let mut first_use = seen.into_first_use();
-    let file = File::open(path)?;
+    let mut file = file;
+    file.seek(SeekFrom::Start(0))?;
     let reader = RecordReader::new(
         BufReader::with_capacity(64 * 1024, file),
         report.format,

@@ -1,5 +1,6 @@
 //! Ctrl-C and SIGTERM, counted, for [`crate::import::import`]: the first asks the import to
-//! finish what is in flight and stop; the second to stop at once.
+//! finish what is in flight and stop; the second to stop at once. Only `import` listens; the
+//! other commands keep the default, which ends the process.
 
 use tokio::sync::watch;
 
@@ -36,4 +37,9 @@ pub fn listen() -> Interrupts {
         }
     });
     receiver
+}
+
+/// Interrupts that never come, for commands that keep the default Ctrl-C (the process ends).
+pub fn never() -> Interrupts {
+    watch::channel(0u32).1
 }

@@ -52,6 +52,9 @@ pub struct Summary {
     pub failed: u64,
     /// Of the failed, those that may have been created anyway (no answer, or a server error).
     pub failed_maybe_created: u64,
+    /// Of those, the ones sent without an `external_id` (`--allow-unsafe-retries`): re-sending
+    /// them can create the interview twice.
+    pub failed_maybe_created_without_id: u64,
     /// Not sent this run because it stopped early; the next run sends them.
     pub not_sent: u64,
     /// Warnings printed.
@@ -71,6 +74,45 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Whether every record of the input is known to be in the target.
+    pub fn is_complete(&self) -> bool {
+        self.not_sent == 0 && self.in_target() >= self.records
+    }
+
+    /// What to do after a run that finished with problems.
+    fn advice(&self) -> String {
+        let mut advice = format!(
+            "Done with problems: {} of {} records are in the target.",
+            self.in_target(),
+            self.records
+        );
+        if self.not_sent > 0 {
+            advice.push_str(&format!(
+                " {} record(s) were not sent; run the same command again to send them.",
+                self.not_sent
+            ));
+        }
+        if self.failures_file.is_some() {
+            advice.push_str(" Fix the records in the failures file and import it.");
+        }
+        let with_id = self
+            .failed_maybe_created
+            .saturating_sub(self.failed_maybe_created_without_id);
+        if with_id > 0 {
+            advice.push_str(&format!(
+                " {with_id} failed record(s) may have been created anyway; re-sending them within 24 h is safe because of their external_id.",
+            ));
+        }
+        if self.failed_maybe_created_without_id > 0 {
+            advice.push_str(&format!(
+                " Warning: {} failed record(s) were sent without an external_id (--allow-unsafe-retries) and may have been created anyway; \
+                 check the target for them before re-sending, or they may be created twice.",
+                self.failed_maybe_created_without_id
+            ));
+        }
+        advice
+    }
+
     /// Records now known to be in the target (created now, already present, or confirmed
     /// by an earlier run).
     pub fn in_target(&self) -> u64 {
@@ -144,28 +186,10 @@ impl fmt::Display for Summary {
                 "Stopped: {}. Fix it and run the same command again to finish.",
                 self.abort_reason.as_deref().unwrap_or("an error")
             ),
-            Ending::Finished if self.exit_code == crate::exit::SUCCESS => {
+            Ending::Finished if self.is_complete() => {
                 format!("Done: all {} records are in the target.", self.records)
             }
-            Ending::Finished => {
-                let mut advice = format!(
-                    "Done with problems: {} of {} records are in the target.",
-                    self.in_target(),
-                    self.records
-                );
-                if self.failures_file.is_some() {
-                    advice.push_str(
-                        " Fix the records in the failures file and import it; failed ones can be retried as they are.",
-                    );
-                }
-                if self.failed_maybe_created > 0 {
-                    advice.push_str(&format!(
-                        " {} failed record(s) may have been created anyway; re-sending them within 24 h is safe because of their external_id.",
-                        self.failed_maybe_created
-                    ));
-                }
-                advice
-            }
+            Ending::Finished => self.advice(),
         };
         write!(f, "{verdict} (exit code {})", self.exit_code)
     }
@@ -183,4 +207,71 @@ pub fn peak_memory_bytes() -> Option<u64> {
         .parse()
         .ok()?;
     Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished() -> Summary {
+        Summary {
+            input: "in.jsonl".to_owned(),
+            input_sha256: "aa".to_owned(),
+            target: "t".to_owned(),
+            base_url: "http://127.0.0.1:1".to_owned(),
+            journal: None,
+            failures_file: None,
+            failures_report: None,
+            records: 10,
+            confirmed_earlier: 0,
+            created: 10,
+            already_present: 0,
+            invalid: 0,
+            duplicates: 0,
+            failed: 0,
+            failed_maybe_created: 0,
+            failed_maybe_created_without_id: 0,
+            not_sent: 0,
+            warnings: 0,
+            elapsed_ms: 0,
+            records_per_second: 0.0,
+            ending: Ending::Finished,
+            abort_reason: None,
+            exit_code: crate::exit::SUCCESS,
+            peak_memory_bytes: None,
+        }
+    }
+
+    #[test]
+    fn records_not_sent_are_never_reported_as_done() {
+        let mut summary = finished();
+        assert!(summary.to_string().contains("Done: all 10 records"));
+        summary.created = 7;
+        summary.not_sent = 3;
+        let text = summary.to_string();
+        assert!(!text.contains("Done: all"), "{text}");
+        assert!(text.contains("7 of 10 records are in the target"), "{text}");
+        assert!(text.contains("3 record(s) were not sent"), "{text}");
+    }
+
+    #[test]
+    fn failures_without_an_external_id_are_not_called_safe_to_resend() {
+        let mut summary = finished();
+        summary.created = 7;
+        summary.failed = 3;
+        summary.failed_maybe_created = 3;
+        summary.failed_maybe_created_without_id = 2;
+        summary.failures_file = Some("f".to_owned());
+        summary.failures_report = Some("r".to_owned());
+        let text = summary.to_string();
+        assert!(
+            text.contains("1 failed record(s) may have been created anyway; re-sending them within 24 h is safe"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2 failed record(s) were sent without an external_id"),
+            "{text}"
+        );
+        assert!(!text.contains("retried as they are"), "{text}");
+    }
 }

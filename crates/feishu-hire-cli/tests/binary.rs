@@ -316,6 +316,7 @@ async fn resuming_after_feishus_24_hour_window_warns() {
         input_bytes: digest.bytes,
         target: sandbox.base_url(),
         created_at_ms: now_ms() - 25 * 3_600_000,
+        options: None,
     };
     let run = RunLine {
         run: 1,

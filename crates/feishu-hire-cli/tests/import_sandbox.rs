@@ -318,7 +318,7 @@ async fn json_arrays_and_derived_ids_import_too() {
         .await
         .unwrap_err();
     assert!(
-        refusal.0.contains("--derive-external-id"),
+        refusal.message.contains("--derive-external-id"),
         "{refusal}\n{}",
         output.text()
     );
@@ -348,4 +348,129 @@ fn the_committed_examples_are_the_generators_output() {
         committed("bad.jsonl") == examples::bad_jsonl(),
         "examples/bad.jsonl is stale: run `cargo run -p feishu-hire-cli -- gen-examples`"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_interrupt_seen_at_once_stops_the_run_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), "in.jsonl", 200, 21);
+    // Every create waits, so requests are in flight when the signals arrive.
+    let faults = FaultConfig::none()
+        .delay_rate(1.0)
+        .delay(Duration::from_millis(50));
+    let sandbox = sandbox(IdempotencyMode::ReturnStored, faults).await;
+    let target = target(&sandbox, 3);
+    let config = config(&input, &dir.path().join("j"));
+    let (console, output) = Console::buffer();
+    let (interrupt, interrupts) = tokio::sync::watch::channel(0u32);
+    let importing = tokio::spawn({
+        let console = console.clone();
+        async move { import(&config, &target, interrupts, &console).await }
+    });
+    while sandbox.stats().create_attempts == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Two signals before the loop looks: it sees only the count, 2.
+    interrupt.send(2).unwrap();
+    let summary = importing.await.unwrap().unwrap();
+    let output = output.text();
+    assert_eq!(summary.ending, Ending::Interrupted, "{output}");
+    assert_eq!(summary.exit_code, 130, "{output}");
+    assert!(summary.not_sent > 0, "{summary:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_during_the_check_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), "in.jsonl", 50, 23);
+    let sandbox = sandbox(IdempotencyMode::ReturnStored, FaultConfig::none()).await;
+    let target = target(&sandbox, 3);
+    let config = config(&input, &dir.path().join("j"));
+    let (console, _) = Console::buffer();
+    let (interrupt, interrupts) = tokio::sync::watch::channel(0u32);
+    interrupt.send(1).unwrap();
+    let refusal = import(&config, &target, interrupts, &console)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal.exit_code, 130, "{refusal}");
+    assert_eq!(sandbox.stats().create_attempts, 0);
+    assert!(!dir.path().join("j").exists(), "nothing sent, no journal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_array_with_a_byte_order_mark_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bom.json");
+    let records: Vec<serde_json::Value> = examples::interview_lines(6, 20, "bom-")
+        .map(|l| serde_json::from_str(&l).unwrap())
+        .collect();
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(serde_json::to_vec_pretty(&records).unwrap());
+    std::fs::write(&input, bytes).unwrap();
+    let sandbox = sandbox(IdempotencyMode::ReturnStored, FaultConfig::none()).await;
+    let target = target(&sandbox, 3);
+    let (summary, output) = run(&config(&input, &dir.path().join("j")), &target).await;
+    assert_eq!(
+        (summary.created, summary.not_sent, summary.exit_code),
+        (20, 0, 0),
+        "{output}"
+    );
+    assert_eq!(stored_ids(&sandbox).len(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_or_failures_path_equal_to_the_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), "in.jsonl", 1, 22);
+    let original = std::fs::read(&input).unwrap();
+    let sandbox = sandbox(IdempotencyMode::ReturnStored, FaultConfig::none()).await;
+    let target = target(&sandbox, 3);
+
+    let mut as_failures = config(&input, &dir.path().join("j"));
+    as_failures.failures = Some(dir.path().join(".").join("in.jsonl"));
+    let as_journal = config(&input, &input);
+    for config in [as_failures, as_journal] {
+        let (console, _) = Console::buffer();
+        let (_interrupt, interrupts) = tokio::sync::watch::channel(0u32);
+        let refusal = import(&config, &target, interrupts, &console)
+            .await
+            .unwrap_err();
+        assert!(refusal.message.contains("is the input itself"), "{refusal}");
+        assert_eq!(std::fs::read(&input).unwrap(), original);
+    }
+    assert_eq!(sandbox.stats().create_attempts, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_with_other_id_options_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("no-ids.jsonl");
+    let lines: Vec<String> = examples::interview_lines(7, 5, "opt-")
+        .map(|l| {
+            let mut value: serde_json::Value = serde_json::from_str(&l).unwrap();
+            value.as_object_mut().unwrap().remove("external_id");
+            value.to_string()
+        })
+        .collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let sandbox = sandbox(IdempotencyMode::ReturnStored, FaultConfig::none()).await;
+    let target = target(&sandbox, 3);
+    let mut config = config(&input, &dir.path().join("j"));
+    config.check.derive_external_ids = true;
+    let (summary, output) = run(&config, &target).await;
+    assert_eq!(summary.created, 5, "{output}");
+
+    // Run 2 without --derive-external-id but with --allow-unsafe-retries: refused.
+    config.check.derive_external_ids = false;
+    config.allow_unsafe_retries = true;
+    let (console, _) = Console::buffer();
+    let (_interrupt, interrupts) = tokio::sync::watch::channel(0u32);
+    let refusal = import(&config, &target, interrupts, &console)
+        .await
+        .unwrap_err();
+    assert!(
+        refusal.message.contains("--derive-external-id"),
+        "{refusal}"
+    );
+    assert_eq!(sandbox.stats().create_attempts, 5);
 }
