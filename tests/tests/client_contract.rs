@@ -133,10 +133,10 @@ async fn send_works_for_any_endpoint_of_the_specs() {
     let answer = client.send(&request).await.unwrap();
 
     assert_eq!(
-        answer.body.tenant_access_token.as_deref(),
+        answer.data.tenant_access_token.as_deref(),
         Some("t-from-send")
     );
-    assert_eq!(answer.body.expire, Some(7200));
+    assert_eq!(answer.data.expire, Some(7200));
     let received = received_on(&server, TOKEN_PATH).await;
     // The token endpoint takes no token.
     assert_eq!(header_of(&received[0], "authorization"), None);

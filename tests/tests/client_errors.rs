@@ -429,11 +429,16 @@ impl serde::Serialize for Unsendable {
 }
 
 impl feishu_hire_types::ApiRequest for Unsendable {
-    type Response = serde_json::Value;
+    type Body = Self;
+    type Output = serde_json::Value;
     const ENDPOINT: &'static feishu_hire_types::Endpoint = &CREATE_EXTERNAL_INTERVIEW;
 
-    fn idempotency_key(&self) -> Option<&str> {
-        None
+    fn body(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn path(&self) -> std::borrow::Cow<'_, str> {
+        CREATE_EXTERNAL_INTERVIEW.path.into()
     }
 }
 

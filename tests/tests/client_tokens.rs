@@ -1,5 +1,6 @@
 //! Tenant tokens against wiremock: fetched once for many concurrent calls, refreshed when
-//! expired, and dropped and refetched (with the call repeated once) after each invalid-token code.
+//! expired, and dropped and refetched (with the call repeated once) after each invalid-token code;
+//! a failed fetch is shared with the calls that waited for it, not repeated by each.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use client_support::*;
-use feishu_hire_client::{Client, RetryPolicy};
+use feishu_hire_client::{Client, Delivery, Error, RetryPolicy};
 use feishu_hire_types::ErrorCategory;
 use serde_json::json;
 use tokio::task::JoinSet;
@@ -236,4 +237,107 @@ async fn a_failing_token_endpoint_is_retried_like_any_safe_request() {
 
     assert_eq!(received_on(&server, TOKEN_PATH).await.len(), 2);
     assert_eq!(sleeper.waits().len(), 1);
+}
+
+/// Starts `count` create calls at once (each with an external_id) and returns their errors.
+async fn concurrent_failures(client: &Client, count: usize) -> Vec<Error> {
+    let mut calls = JoinSet::new();
+    for index in 0..count {
+        let client = client.clone();
+        calls.spawn(async move {
+            client
+                .create_external_interview(&request(Some(&format!("ext-{index}"))))
+                .await
+        });
+    }
+    let mut errors = Vec::new();
+    while let Some(result) = calls.join_next().await {
+        errors.push(result.unwrap().unwrap_err());
+    }
+    errors
+}
+
+/// Every call failed for want of a token, and none of them counts as sent.
+fn assert_not_sent_for_want_of_a_token(errors: &[Error]) {
+    for error in errors {
+        assert!(error.is_token_error(), "{error}");
+        assert_eq!(error.delivery(), Delivery::NotSent, "{error}");
+        assert!(!error.may_have_been_created(), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("could not get a tenant_access_token"),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_token_fetch_is_shared_with_the_calls_waiting_for_it() {
+    let server = MockServer::start().await;
+    token_call()
+        // Slow, so that every call is waiting for the token while the fetch fails.
+        .respond_with(refused(500, 1_002_001, "system error").set_delay(Duration::from_millis(200)))
+        .mount(&server)
+        .await;
+    create_call()
+        .respond_with(created("1"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let client = client(&server, &Arc::new(RecordingSleeper::default()))
+        .app_credentials(APP_ID, APP_SECRET)
+        .retry_policy(quick_retries(2))
+        .build()
+        .unwrap();
+
+    let errors = concurrent_failures(&client, 20).await;
+
+    // One fetch (two attempts) for all twenty calls, not one fetch per call.
+    assert_eq!(received_on(&server, TOKEN_PATH).await.len(), 2);
+    assert_not_sent_for_want_of_a_token(&errors);
+    for error in &errors {
+        assert_eq!(error.code(), Some(1_002_001), "{error}");
+        assert_eq!(error.status(), Some(500), "{error}");
+    }
+    // A call that comes later fetches again: the failure is not cached.
+    let later = client
+        .create_external_interview(&request(Some("ext-later")))
+        .await
+        .unwrap_err();
+    assert!(later.is_token_error());
+    assert_eq!(received_on(&server, TOKEN_PATH).await.len(), 4);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_never_answers_costs_one_fetch_not_one_per_call() {
+    let server = MockServer::start().await;
+    token_call()
+        .respond_with(token_answer("t-1", 7200).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    let client = client(&server, &Arc::new(RecordingSleeper::default()))
+        .app_credentials(APP_ID, APP_SECRET)
+        .timeout(Duration::from_millis(300))
+        .retry_policy(quick_retries(2))
+        .build()
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let errors = concurrent_failures(&client, 10).await;
+
+    // One fetch of two timed-out attempts (0.6 s); one per call would take 6 s.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(received_on(&server, TOKEN_PATH).await.len(), 2);
+    // The token request timed out and was tried again, but that created nothing: the calls
+    // themselves were never sent.
+    assert_not_sent_for_want_of_a_token(&errors);
+    // Every waiter got the one fetch's failure (the same token request), not a fetch of its own.
+    let fetches: std::collections::HashSet<_> = errors
+        .iter()
+        .map(|e| e.request_id().map(str::to_owned))
+        .collect();
+    assert_eq!(fetches.len(), 1, "{errors:?}");
 }

@@ -11,8 +11,8 @@ mod types_support;
 use feishu_hire_types::{
     ApiRequest, AssessmentType, CREATE_EXTERNAL_INTERVIEW, CreateExternalInterviewRequest,
     CreateExternalInterviewResponse, ErrorCategory, ErrorCode, HOST_FEISHU, HOST_LARK, HttpMethod,
-    InterviewConclusion, ParticipateStatus, TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest,
-    TenantAccessTokenResponse, schemas,
+    Idempotency, InterviewConclusion, ParticipateStatus, TENANT_ACCESS_TOKEN_INTERNAL,
+    TenantAccessTokenRequest, TenantAccessTokenResponse, schemas,
 };
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
@@ -584,10 +584,12 @@ fn endpoints_carry_method_path_rate_limit_idempotency_and_error_table() {
     assert_eq!(create.path, "/open-apis/hire/v1/external_interviews");
     let limit = create.rate_limit.unwrap();
     assert_eq!((limit.requests, limit.per_seconds), (10, 1));
-    let idempotency = create.idempotency.unwrap();
     assert_eq!(
-        (idempotency.field, idempotency.window_hours),
-        ("external_id", 24)
+        create.idempotency,
+        Idempotency::ByKey {
+            field: "external_id",
+            window_hours: 24
+        }
     );
     assert_eq!(create.error_codes, [1_002_001, 1_002_002]);
     assert_eq!(create.scopes, ["hire:external_application"]);
@@ -601,7 +603,10 @@ fn endpoints_carry_method_path_rate_limit_idempotency_and_error_table() {
         token.path,
         "/open-apis/auth/v3/tenant_access_token/internal"
     );
-    assert_eq!((token.rate_limit, token.idempotency), (None, None));
+    assert_eq!(
+        (token.rate_limit, token.idempotency),
+        (None, Idempotency::ReadOnly)
+    );
     assert_eq!(
         (HOST_FEISHU, HOST_LARK),
         ("https://open.feishu.cn", "https://open.larksuite.com")

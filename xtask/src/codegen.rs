@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostics::Diagnostics;
 use crate::load::{self, LoadedFile};
-use crate::{gen_rust, gen_schema, model};
+use crate::{gen_openapi, gen_rust, gen_schema, model};
 
 /// The command that regenerates everything.
 pub const COMMAND: &str = "cargo xtask codegen";
@@ -27,6 +27,8 @@ pub struct Layout {
     pub schema_dir: PathBuf,
     /// Where the spec format's own JSON Schema goes, if anywhere.
     pub format_schema: Option<PathBuf>,
+    /// Where the OpenAPI 3.1 document of all endpoints goes, and the API's title.
+    pub openapi: Option<(PathBuf, &'static str)>,
 }
 
 impl Layout {
@@ -45,6 +47,10 @@ impl Layout {
             rust_dir: PathBuf::from("crate/src/generated"),
             schema_dir: PathBuf::from("crate/schemas"),
             format_schema: None,
+            openapi: Some((
+                PathBuf::from("crate/openapi.json"),
+                "Library loans (the spec format's fixture)",
+            )),
         }
     }
 
@@ -58,6 +64,10 @@ impl Layout {
             rust_dir: PathBuf::from("crates/feishu-hire-types/src/generated"),
             schema_dir: PathBuf::from("crates/feishu-hire-types/schemas"),
             format_schema: Some(PathBuf::from("spec/spec-format.schema.json")),
+            openapi: Some((
+                PathBuf::from("crates/feishu-hire-types/openapi.json"),
+                "Feishu (Lark) open API: Hire external interviews",
+            )),
             root,
         }
     }
@@ -169,6 +179,9 @@ pub fn render(layout: &Layout) -> Result<Vec<Output>, Error> {
     for (name, text) in gen_schema::generate(&model) {
         outputs.push((layout.schema_dir.join(name), text));
     }
+    if let Some((path, title)) = &layout.openapi {
+        outputs.push((path.clone(), gen_openapi::generate(&model, &label, title)));
+    }
     if let Some(path) = &layout.format_schema {
         let mut schema = load::format_schema();
         if let Some(object) = schema.as_object_mut() {
@@ -253,7 +266,8 @@ pub fn drift(layout: &Layout, outputs: &[Output]) -> Vec<Drift> {
     let mut drifts = Vec::new();
     for (path, text) in outputs {
         match fs::read_to_string(layout.root.join(path)) {
-            Ok(existing) if existing == *text => {}
+            // A checkout with CRLF line ends (Windows, `core.autocrlf`) is not drift.
+            Ok(existing) if existing.replace("\r\n", "\n") == *text => {}
             Ok(_) => drifts.push(Drift::Stale(path.clone())),
             Err(_) => drifts.push(Drift::Missing(path.clone())),
         }

@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use heck::ToSnakeCase;
 
 use crate::model::{
-    Direction, EndpointDef, EnumDef, FieldDef, KEYWORDS, Model, Module, ObjectDef, Scalar, TypeDef,
-    TypeRef,
+    Direction, EndpointDef, EnumDef, FieldDef, IdempotencyDef, KEYWORDS, Model, Module, ObjectDef,
+    PaginationDef, ParamDef, ResponseDef, Scalar, TypeDef, TypeRef,
 };
 use crate::spec::{AccessToken, AppType, ErrorCategory, HttpMethod, Text};
 
@@ -174,9 +174,41 @@ fn generate_mod(model: &Model, spec_dir_label: &str, schema_dir_from_rust: &str)
         endpoints.join(", ")
     );
 
+    generate_endpoint_macro(&mut out, model);
+    generate_envelope(&mut out, model);
     generate_error_code(&mut out, model);
     generate_schema_consts(&mut out, model, schema_dir_from_rust);
     out
+}
+
+/// `for_each_endpoint!`: a macro that names every endpoint's types, so that a test or a
+/// server can cover every endpoint of the specs without listing them by hand.
+fn generate_endpoint_macro(out: &mut String, model: &Model) {
+    let mut calls = String::new();
+    for endpoint in model.modules.iter().flat_map(|m| m.endpoints.iter()) {
+        let body = endpoint
+            .body
+            .as_ref()
+            .map_or_else(|| "$crate::NoBody".to_owned(), |b| format!("$crate::{b}"));
+        let response = match &endpoint.response {
+            ResponseDef::Whole(name) => name.clone(),
+            ResponseDef::Data(_) => endpoint.response_alias(),
+        };
+        let _ = writeln!(
+            calls,
+            "$callback!({}, $crate::{}, $crate::{}, {body}, $crate::{response});",
+            endpoint.name, endpoint.const_name, endpoint.request_type
+        );
+    }
+    let _ = write!(
+        out,
+        "/// Calls `$callback!(name, ENDPOINT, RequestType, BodyType, ResponseType);` once per endpoint of\n\
+         /// the specs, in spec order: the endpoint's snake_case name, its [`Endpoint`](::feishu_hire_types::Endpoint)\n\
+         /// constant, the type that implements [`ApiRequest`](::feishu_hire_types::ApiRequest), its JSON body\n\
+         /// (`NoBody` if none) and its whole answer. Tests and servers use it to cover every endpoint\n\
+         /// without a hand-written list.\n\
+         #[macro_export]\nmacro_rules! for_each_endpoint {{\n($callback:ident) => {{\n{calls}}};\n}}\n\n"
+    );
 }
 
 fn generate_schema_consts(out: &mut String, model: &Model, schema_dir_from_rust: &str) {
@@ -186,30 +218,36 @@ fn generate_schema_consts(out: &mut String, model: &Model, schema_dir_from_rust:
          //! `cargo xtask codegen` next to this crate's sources.\n\
          //!\n\
          //! Request schemas are strict: they accept only what Feishu documents as valid input.\n\
+         //! They describe the JSON body only; path and query parameters are not in it.\n\
          //! Response schemas describe the documented answer and allow unknown properties.\n\n",
     );
     let mut all = Vec::new();
     for endpoint in model.modules.iter().flat_map(|m| m.endpoints.iter()) {
-        for kind in ["request", "response"] {
+        let request = if endpoint.body.is_some() {
             let _ = writeln!(
                 out,
-                "/// The {kind} body of `{}`.\npub const {}_{}: &str = include_str!(\"{schema_dir_from_rust}/{}.{kind}.schema.json\");",
-                endpoint.name,
-                endpoint.const_name,
-                kind.to_uppercase(),
-                endpoint.name
+                "/// The request body of `{}`.\npub const {}_REQUEST: &str = include_str!(\"{schema_dir_from_rust}/{}.request.schema.json\");",
+                endpoint.name, endpoint.const_name, endpoint.name
             );
-        }
+            format!("Some({}_REQUEST)", endpoint.const_name)
+        } else {
+            "None".to_owned()
+        };
+        let _ = writeln!(
+            out,
+            "/// The response body of `{}`.\npub const {}_RESPONSE: &str = include_str!(\"{schema_dir_from_rust}/{}.response.schema.json\");",
+            endpoint.name, endpoint.const_name, endpoint.name
+        );
         all.push(format!(
-            "({}, {c}_REQUEST, {c}_RESPONSE)",
+            "({}, {request}, {}_RESPONSE)",
             str_lit(&endpoint.name),
-            c = endpoint.const_name
+            endpoint.const_name
         ));
     }
     let _ = writeln!(
         out,
-        "\n/// `(endpoint name, request schema, response schema)` for every endpoint.\n\
-         pub const ALL: &[(&str, &str, &str)] = &[{}];\n}}",
+        "\n/// `(endpoint name, request body schema if it has a body, response schema)` for every endpoint.\n\
+         pub const ALL: &[(&str, Option<&str>, &str)] = &[{}];\n}}",
         all.join(", ")
     );
 }
@@ -380,26 +418,114 @@ fn generate_module(model: &Model, module: &Module) -> String {
 }
 
 fn generate_endpoint(out: &mut String, model: &Model, endpoint: &EndpointDef) {
-    let method = match endpoint.method {
+    generate_endpoint_const(out, model, endpoint);
+    if endpoint.generates_request_type {
+        generate_request_type(out, model, endpoint);
+    }
+    generate_api_request_impl(out, endpoint);
+    generate_response_alias(out, model, endpoint);
+    if let Some(pagination) = &endpoint.pagination {
+        generate_paginated_impl(out, endpoint, pagination);
+    }
+}
+
+fn method_variant(method: HttpMethod) -> &'static str {
+    match method {
         HttpMethod::Get => "Get",
         HttpMethod::Post => "Post",
         HttpMethod::Put => "Put",
         HttpMethod::Patch => "Patch",
         HttpMethod::Delete => "Delete",
-    };
+    }
+}
+
+/// The `Idempotency` value and a line for the docs.
+fn idempotency_rust(rule: &IdempotencyDef) -> (String, String) {
+    match rule {
+        IdempotencyDef::Method => (
+            format!("{RT}::Idempotency::ByMethod"),
+            "by method: safe to repeat".to_owned(),
+        ),
+        IdempotencyDef::ReadOnly => (
+            format!("{RT}::Idempotency::ReadOnly"),
+            "read-only: safe to repeat".to_owned(),
+        ),
+        IdempotencyDef::Never => (
+            format!("{RT}::Idempotency::Never"),
+            "none: not repeated once it may have taken effect".to_owned(),
+        ),
+        IdempotencyDef::Key(rule) => (
+            format!(
+                "{RT}::Idempotency::ByKey {{ field: {}, window_hours: {} }}",
+                str_lit(&rule.field),
+                rule.window_hours
+            ),
+            format!(
+                "by the key `{}`, {} h. {}",
+                rule.field,
+                rule.window_hours,
+                rule.description
+                    .as_ref()
+                    .map(|d| doc_escape(&d.en))
+                    .unwrap_or_default()
+            ),
+        ),
+    }
+}
+
+fn param_kind(model: &Model, ty: &TypeRef) -> String {
+    match ty {
+        TypeRef::Scalar(Scalar::Int32) => format!("{RT}::ParamKind::Int32"),
+        TypeRef::Scalar(Scalar::Int64) => format!("{RT}::ParamKind::Int64"),
+        TypeRef::Scalar(Scalar::Boolean) => format!("{RT}::ParamKind::Boolean"),
+        TypeRef::Enum(name) => {
+            let values = match model.types.get(name) {
+                Some(TypeDef::Enum(def)) => def
+                    .values
+                    .iter()
+                    .map(|v| v.value.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => String::new(),
+            };
+            format!("{RT}::ParamKind::Enum(&[{values}])")
+        }
+        _ => format!("{RT}::ParamKind::String"),
+    }
+}
+
+fn params_rust(model: &Model, params: &[ParamDef]) -> String {
+    let items: Vec<String> = params
+        .iter()
+        .map(|p| {
+            format!(
+                "{RT}::Param {{ name: {}, kind: {}, required: {} }}",
+                str_lit(&p.name),
+                param_kind(model, &p.ty),
+                p.required
+            )
+        })
+        .collect();
+    format!("&[{}]", items.join(", "))
+}
+
+fn generate_endpoint_const(out: &mut String, model: &Model, endpoint: &EndpointDef) {
+    let method = method_variant(endpoint.method);
     let token = match endpoint.access_token {
         AccessToken::None => "None",
         AccessToken::Tenant => "Tenant",
         AccessToken::User => "User",
     };
+    let (idempotency, idempotency_doc) = idempotency_rust(&endpoint.idempotency);
     let mut text = format!(
-        "{}: `{} {}`.\n\n{}\n\n{}\n\nDocumentation: <{}>\n\n- Access token: {}\n- App types: {}",
+        "{}: `{} {}`.\n\n{}\n\n{}\n\nDocumentation: <{}>\n\n- Request type: [`{}`]\n- Access token: {}\n- App types: {}",
         doc_escape(&endpoint.summary.en),
         method.to_uppercase(),
         endpoint.path,
         doc_escape(&endpoint.description.en),
         doc_escape(&endpoint.description.zh),
         endpoint.docs,
+        endpoint.request_type,
         token.to_lowercase(),
         endpoint
             .app_types
@@ -421,15 +547,7 @@ fn generate_endpoint(out: &mut String, model: &Model, endpoint: &EndpointDef) {
     if let Some((requests, per)) = endpoint.rate_limit {
         let _ = write!(text, "\n- Rate limit: {requests} requests per {per} s");
     }
-    if let Some(rule) = &endpoint.idempotency {
-        let _ = write!(
-            text,
-            "\n- Idempotency: `{}`, {} h. {}",
-            rule.field,
-            rule.window_hours,
-            doc_escape(&rule.description.en)
-        );
-    }
+    let _ = write!(text, "\n- Idempotency: {idempotency_doc}");
     if !endpoint.errors.is_empty() {
         text.push_str("\n\n| HTTP | Code | Meaning |\n|---|---|---|");
         for code in &endpoint.errors {
@@ -452,13 +570,9 @@ fn generate_endpoint(out: &mut String, model: &Model, endpoint: &EndpointDef) {
         }
         None => "None".to_owned(),
     };
-    let idempotency = match &endpoint.idempotency {
-        Some(rule) => format!(
-            "Some({RT}::Idempotency {{ field: {}, window_hours: {} }})",
-            str_lit(&rule.field),
-            rule.window_hours
-        ),
-        None => "None".to_owned(),
+    let response = match endpoint.response {
+        ResponseDef::Whole(_) => "WholeBody",
+        ResponseDef::Data(_) => "Envelope",
     };
     let scopes: Vec<String> = endpoint.scopes.iter().map(|(s, _)| str_lit(s)).collect();
     let errors: Vec<String> = endpoint.errors.iter().map(i64::to_string).collect();
@@ -469,6 +583,11 @@ fn generate_endpoint(out: &mut String, model: &Model, endpoint: &EndpointDef) {
     summary: {summary},
     method: {RT}::HttpMethod::{method},
     path: {path},
+    path_params: {path_params},
+    query_params: {query_params},
+    has_body: {has_body},
+    response: {RT}::ResponseShape::{response},
+    paginated: {paginated},
     access_token: {RT}::AccessTokenKind::{token},
     scopes: &[{scopes}],
     rate_limit: {rate_limit},
@@ -477,37 +596,371 @@ fn generate_endpoint(out: &mut String, model: &Model, endpoint: &EndpointDef) {
     docs: {docs},
 }};
 
-impl {RT}::ApiRequest for {request} {{
-    type Response = {response};
-    const ENDPOINT: &'static {RT}::Endpoint = &{const_name};
-
-    fn idempotency_key(&self) -> Option<&str> {{
-        {key}
-    }}
-}}
-
 ",
         const_name = endpoint.const_name,
         name = str_lit(&endpoint.name),
         summary = str_lit(&endpoint.summary.en),
         path = str_lit(&endpoint.path),
+        path_params = params_rust(model, &endpoint.path_params),
+        query_params = params_rust(model, &endpoint.query_params),
+        has_body = endpoint.body.is_some(),
+        paginated = endpoint.pagination.is_some(),
         scopes = scopes.join(", "),
         errors = errors.join(", "),
         docs = str_lit(&endpoint.docs),
-        request = endpoint.request,
-        response = endpoint.response,
-        key = match &endpoint.idempotency {
-            // A blank key identifies nothing: such a request must not be treated as idempotent.
-            Some(rule) if rule.required => format!(
-                "Some(self.{}.as_str()).filter(|key| !key.trim().is_empty())",
-                ident(&rule.rust_field)
+    );
+}
+
+/// The parameters of an endpoint, path first.
+fn all_params(endpoint: &EndpointDef) -> impl Iterator<Item = (&ParamDef, bool)> {
+    endpoint
+        .path_params
+        .iter()
+        .map(|p| (p, true))
+        .chain(endpoint.query_params.iter().map(|p| (p, false)))
+}
+
+fn body_is_all_optional(model: &Model, endpoint: &EndpointDef) -> bool {
+    match endpoint.body.as_ref().and_then(|b| model.types.get(b)) {
+        Some(TypeDef::Object(object)) => object.fields.iter().all(|f| !f.required),
+        _ => true,
+    }
+}
+
+/// The struct that holds an endpoint's parameters and body, with its constructor and setters.
+fn generate_request_type(out: &mut String, model: &Model, endpoint: &EndpointDef) {
+    let name = &endpoint.request_type;
+    let mut text = format!(
+        "A request of [`{}`]: `{} {}`.\n\nPath and query parameters are typed fields (never sent in the body); the path is percent-encoded and the query string encoded when the request is sent.",
+        endpoint.const_name,
+        method_variant(endpoint.method).to_uppercase(),
+        endpoint.path,
+    );
+    if let Some(body) = &endpoint.body {
+        let _ = write!(text, " The JSON body is [`{body}`], in `body`.");
+    }
+    text.push_str(
+        "\n\nSent, so strict like every request (see `feishu_hire_types::wire`). Build it with [`new`](Self::new) and the setters.",
+    );
+    doc(out, &text);
+    let all_optional =
+        all_params(endpoint).all(|(p, _)| !p.required) && body_is_all_optional(model, endpoint);
+    let _ = write!(
+        out,
+        "#[derive(Debug, Clone, PartialEq, {}::serde::Serialize, ::serde::Deserialize)]\n\
+         #[cfg_attr(feature = \"schemars\", derive(::schemars::JsonSchema))]\n\
+         #[serde(deny_unknown_fields)]\n#[non_exhaustive]\n",
+        if all_optional { "Default, " } else { "" }
+    );
+    let _ = writeln!(out, "pub struct {name} {{");
+    for (param, in_path) in all_params(endpoint) {
+        let mut text = format!(
+            "{} parameter `{}`: {}",
+            if in_path { "Path" } else { "Query" },
+            param.name,
+            bilingual(&param.description)
+        );
+        if param.required {
+            text.push_str("\n\nRequired.");
+        }
+        if let Some(example) = &param.example {
+            let _ = write!(text, "\n\nExample: `{example}`");
+        }
+        doc(out, &text);
+        let ty = rust_type(&param.ty);
+        if param.required {
+            if matches!(param.ty, TypeRef::Enum(_)) {
+                let _ = writeln!(
+                    out,
+                    "#[serde(deserialize_with = \"{RT}::wire::strict::enum_value\")]"
+                );
+            }
+            let _ = writeln!(out, "pub {}: {ty},", ident(&param.rust_name));
+        } else {
+            let mut args = vec![
+                "default".to_owned(),
+                "skip_serializing_if = \"Option::is_none\"".to_owned(),
+            ];
+            if matches!(param.ty, TypeRef::Enum(_)) {
+                args.push(format!(
+                    "deserialize_with = \"{RT}::wire::strict::option_enum\""
+                ));
+            }
+            let _ = writeln!(out, "#[serde({})]", args.join(", "));
+            let _ = writeln!(out, "pub {}: Option<{ty}>,", ident(&param.rust_name));
+        }
+    }
+    if let Some(body) = &endpoint.body {
+        doc(out, "The JSON body.");
+        let _ = writeln!(out, "pub body: super::{body},");
+    }
+    out.push_str("}\n\n");
+
+    // `new` takes the required parameters, and the body when it has required fields (an
+    // all-optional body starts empty and has a setter).
+    let required: Vec<&ParamDef> = all_params(endpoint)
+        .map(|(p, _)| p)
+        .filter(|p| p.required)
+        .collect();
+    let body_in_new = endpoint.body.is_some() && !body_is_all_optional(model, endpoint);
+    let mut params: Vec<String> = required
+        .iter()
+        .map(|p| format!("{}: {}", ident(&p.rust_name), setter_param(&p.ty).0))
+        .collect();
+    let mut inits: Vec<String> = Vec::new();
+    for (param, _) in all_params(endpoint) {
+        let id = ident(&param.rust_name);
+        if param.required {
+            match setter_param(&param.ty).1 {
+                "" => inits.push(id),
+                convert => inits.push(format!("{id}: {id}{convert}")),
+            }
+        } else {
+            inits.push(format!("{id}: None"));
+        }
+    }
+    if let Some(body) = &endpoint.body {
+        if body_in_new {
+            params.push(format!("body: super::{body}"));
+            inits.push("body".to_owned());
+        } else {
+            inits.push(format!("body: super::{body}::new()"));
+        }
+    }
+    let _ = writeln!(out, "impl {name} {{");
+    let mut names: Vec<String> = required
+        .iter()
+        .map(|p| format!("`{}`", p.rust_name))
+        .collect();
+    if body_in_new {
+        names.push("`body`".to_owned());
+    }
+    let new_doc = if names.is_empty() {
+        format!("Creates a `{name}`; every parameter is optional and starts unset.")
+    } else {
+        format!(
+            "Creates a `{name}` from its required parts ({}); the optional ones start unset.",
+            names.join(", ")
+        )
+    };
+    doc(out, &new_doc);
+    if params.len() > 7 {
+        out.push_str("#[allow(clippy::too_many_arguments)]\n");
+    }
+    let _ = writeln!(
+        out,
+        "pub fn new({}) -> Self {{\nSelf {{ {} }}\n}}\n",
+        params.join(", "),
+        inits.join(", ")
+    );
+    for param in endpoint.query_params.iter().filter(|p| !p.required) {
+        let id = ident(&param.rust_name);
+        let (ty, convert) = setter_param(&param.ty);
+        doc(
+            out,
+            &format!(
+                "Sets the query parameter `{}`: {}",
+                param.name,
+                doc_escape(&param.description.en)
             ),
-            Some(rule) => format!(
-                "self.{}.as_deref().filter(|key| !key.trim().is_empty())",
-                ident(&rule.rust_field)
-            ),
-            None => "None".to_owned(),
-        },
+        );
+        let _ = writeln!(
+            out,
+            "#[must_use]\npub fn {id}(mut self, value: {ty}) -> Self {{\nself.{id} = Some(value{convert});\nself\n}}\n"
+        );
+    }
+    if let (Some(body), false) = (&endpoint.body, body_in_new) {
+        doc(out, "Sets (replaces) the JSON body.");
+        let _ = writeln!(
+            out,
+            "#[must_use]\npub fn body(mut self, body: super::{body}) -> Self {{\nself.body = body;\nself\n}}\n"
+        );
+    }
+    out.push_str("}\n\n");
+}
+
+/// The text of a parameter's value in a path or query string; `by_ref` when `value` is a
+/// reference.
+fn param_text(param: &ParamDef, value: &str, by_ref: bool) -> String {
+    let deref = if by_ref { "*" } else { "" };
+    match &param.ty {
+        TypeRef::Scalar(Scalar::String) => format!("{value}.clone()"),
+        TypeRef::Enum(_) => format!("{RT}::wire::WireEnum::value({deref}{value}).to_string()"),
+        _ => format!("{value}.to_string()"),
+    }
+}
+
+fn generate_api_request_impl(out: &mut String, endpoint: &EndpointDef) {
+    let name = &endpoint.request_type;
+    let body_type = match &endpoint.body {
+        Some(body) => format!("super::{body}"),
+        None => format!("{RT}::NoBody"),
+    };
+    let output = endpoint
+        .output_type()
+        .map_or_else(|| format!("{RT}::NoData"), |name| format!("super::{name}"));
+    let body_fn = match (&endpoint.body, endpoint.generates_request_type) {
+        (Some(_), true) => "Some(&self.body)",
+        (Some(_), false) => "Some(self)",
+        (None, _) => "None",
+    };
+    let path_fn = if endpoint.path_params.is_empty() {
+        format!("::std::borrow::Cow::Borrowed({})", str_lit(&endpoint.path))
+    } else {
+        let mut code = format!(
+            "let mut path = String::with_capacity({});\n",
+            endpoint.path.len() + 16
+        );
+        let mut literal = String::new();
+        for (i, segment) in endpoint.path.split('/').enumerate() {
+            if i > 0 {
+                literal.push('/');
+            }
+            match segment.strip_prefix(':') {
+                Some(placeholder) => {
+                    if !literal.is_empty() {
+                        let _ = writeln!(code, "path.push_str({});", str_lit(&literal));
+                        literal.clear();
+                    }
+                    let param = endpoint.path_params.iter().find(|p| p.name == placeholder);
+                    if let Some(param) = param {
+                        let field = format!("self.{}", ident(&param.rust_name));
+                        let value = match &param.ty {
+                            TypeRef::Scalar(Scalar::String) => format!("&{field}"),
+                            _ => format!("&{}", param_text(param, &field, false)),
+                        };
+                        let _ = writeln!(code, "{RT}::url::push_segment(&mut path, {value});");
+                    }
+                }
+                None => literal.push_str(segment),
+            }
+        }
+        if !literal.is_empty() {
+            let _ = writeln!(code, "path.push_str({});", str_lit(&literal));
+        }
+        code.push_str("::std::borrow::Cow::Owned(path)");
+        code
+    };
+    let mut extra = String::new();
+    if !endpoint.query_params.is_empty() {
+        let mut code = format!(
+            "let mut query = Vec::with_capacity({});\n",
+            endpoint.query_params.len()
+        );
+        for param in &endpoint.query_params {
+            let field = format!("self.{}", ident(&param.rust_name));
+            if param.required {
+                let _ = writeln!(
+                    code,
+                    "query.push(({}, {}));",
+                    str_lit(&param.name),
+                    param_text(param, &field, false)
+                );
+            } else {
+                let _ = writeln!(
+                    code,
+                    "if let Some(value) = &{field} {{\nquery.push(({}, {}));\n}}",
+                    str_lit(&param.name),
+                    param_text(param, "value", true)
+                );
+            }
+        }
+        code.push_str("query");
+        let _ = write!(
+            extra,
+            "\nfn query(&self) -> Vec<(&'static str, String)> {{\n{code}\n}}\n"
+        );
+    }
+    if let IdempotencyDef::Key(rule) = &endpoint.idempotency {
+        let field = if endpoint.generates_request_type {
+            format!("self.body.{}", ident(&rule.rust_field))
+        } else {
+            format!("self.{}", ident(&rule.rust_field))
+        };
+        // A blank key identifies nothing: such a request must not be treated as idempotent.
+        let key = if rule.required {
+            format!("Some({field}.as_str()).filter(|key| !key.trim().is_empty())")
+        } else {
+            format!("{field}.as_deref().filter(|key| !key.trim().is_empty())")
+        };
+        let _ = write!(
+            extra,
+            "\nfn idempotency_key(&self) -> Option<&str> {{\n{key}\n}}\n"
+        );
+    }
+    let _ = write!(
+        out,
+        "impl {RT}::ApiRequest for {name} {{
+    type Body = {body_type};
+    type Output = {output};
+    const ENDPOINT: &'static {RT}::Endpoint = &{const_name};
+
+    fn body(&self) -> Option<&Self::Body> {{
+        {body_fn}
+    }}
+
+    fn path(&self) -> ::std::borrow::Cow<'_, str> {{
+        {path_fn}
+    }}
+{extra}}}
+
+",
+        const_name = endpoint.const_name,
+    );
+}
+
+/// `<Name>Response`: the whole answer of an enveloped endpoint.
+fn generate_response_alias(out: &mut String, model: &Model, endpoint: &EndpointDef) {
+    let ResponseDef::Data(data) = &endpoint.response else {
+        return;
+    };
+    if model.envelope.is_none() {
+        return;
+    }
+    let data = data
+        .as_ref()
+        .map_or_else(|| format!("{RT}::NoData"), |d| format!("super::{d}"));
+    doc(
+        out,
+        &format!(
+            "The whole answer of [`{}`]: the platform envelope with its `data`.",
+            endpoint.const_name
+        ),
+    );
+    let _ = writeln!(
+        out,
+        "pub type {} = super::ApiResponse<{data}>;\n",
+        endpoint.response_alias()
+    );
+}
+
+fn generate_paginated_impl(out: &mut String, endpoint: &EndpointDef, pagination: &PaginationDef) {
+    let name = &endpoint.request_type;
+    let _ = write!(
+        out,
+        "impl {RT}::Paginated for {name} {{
+    type Item = {item};
+
+    fn set_page_token(&mut self, token: Option<String>) {{
+        self.page_token = token;
+    }}
+
+    fn set_page_size(&mut self, size: Option<i32>) {{
+        self.page_size = size;
+    }}
+
+    fn into_page(output: Self::Output) -> {RT}::Page<Self::Item> {{
+        {RT}::Page {{
+            items: output.{items},
+            page_token: output.page_token,
+            has_more: output.has_more.unwrap_or(false),
+        }}
+    }}
+}}
+
+",
+        item = rust_type(&pagination.item_type),
+        items = ident(&pagination.items_rust_field),
     );
 }
 
@@ -692,6 +1145,20 @@ impl ::schemars::JsonSchema for {name} {{
     );
 }
 
+/// The bounds of an integer field (or of a list's integers) for schemars, so that the derived
+/// schema states them like the emitted one.
+fn schemars_range(ty: &TypeRef) -> Option<String> {
+    let bounds = |scalar: &TypeRef| match scalar {
+        TypeRef::Scalar(Scalar::Int32) => Some("range(min = i32::MIN, max = i32::MAX)"),
+        TypeRef::Scalar(Scalar::Int64) => Some("range(min = i64::MIN, max = i64::MAX)"),
+        _ => None,
+    };
+    match ty {
+        TypeRef::Array(inner) => bounds(inner).map(|range| format!("inner({range})")),
+        other => bounds(other).map(str::to_owned),
+    }
+}
+
 /// The serde attribute arguments of a field, beyond `rename`.
 fn field_serde(field: &FieldDef, direction: Direction) -> Vec<String> {
     let mut args = Vec::new();
@@ -746,6 +1213,11 @@ fn field_type(field: &FieldDef) -> String {
 fn setter_param(ty: &TypeRef) -> (String, &'static str) {
     match ty {
         TypeRef::Scalar(Scalar::String) => ("impl Into<String>".to_owned(), ".into()"),
+        // Lists of strings take `&str`s too.
+        TypeRef::Array(inner) if **inner == TypeRef::Scalar(Scalar::String) => (
+            "impl IntoIterator<Item = impl Into<String>>".to_owned(),
+            ".into_iter().map(Into::into).collect()",
+        ),
         TypeRef::Array(inner) => (
             format!("impl IntoIterator<Item = {}>", rust_type(inner)),
             ".into_iter().collect()",
@@ -755,7 +1227,30 @@ fn setter_param(ty: &TypeRef) -> (String, &'static str) {
 }
 
 fn generate_object(out: &mut String, def: &ObjectDef) {
+    generate_object_with(out, def, false);
+}
+
+/// The envelope every enveloped answer is: the envelope object's fields plus a generic `data`.
+fn generate_envelope(out: &mut String, model: &Model) {
+    let Some(TypeDef::Object(envelope)) = model.envelope.as_ref().and_then(|n| model.types.get(n))
+    else {
+        return;
+    };
+    let mut def = envelope.clone();
+    def.name = "ApiResponse".to_owned();
+    def.description.en = format!(
+        "The answer of every enveloped endpoint: `{}`'s fields and the endpoint's `data` (`D`). \
+         Each endpoint has an alias, e.g. `CreateExternalInterviewResponse`; clients return the \
+         `data` of a successful answer.\n\n{}",
+        envelope.name, envelope.description.en
+    );
+    generate_object_with(out, &def, true);
+}
+
+/// An object; with `generic_data`, generic over the type of an added `data` field.
+fn generate_object_with(out: &mut String, def: &ObjectDef, generic_data: bool) {
     let name = &def.name;
+    let generics = if generic_data { "<D>" } else { "" };
     let direction_note = match def.direction {
         Direction::Request => {
             "Sent to Feishu, so strict: unknown fields, unlisted enum values and integers written as strings \
@@ -777,7 +1272,7 @@ fn generate_object(out: &mut String, def: &ObjectDef) {
     if !has_secret {
         derives.insert(0, "Debug");
     }
-    if all_optional {
+    if all_optional && !generic_data {
         derives.push("Default");
     }
     let _ = writeln!(
@@ -790,7 +1285,7 @@ fn generate_object(out: &mut String, def: &ObjectDef) {
         out.push_str("#[serde(deny_unknown_fields)]\n");
     }
     out.push_str("#[non_exhaustive]\n");
-    let _ = writeln!(out, "pub struct {name} {{");
+    let _ = writeln!(out, "pub struct {name}{generics} {{");
     for field in &def.fields {
         let mut text = bilingual(&field.description);
         if field.required {
@@ -811,11 +1306,23 @@ fn generate_object(out: &mut String, def: &ObjectDef) {
         if !args.is_empty() {
             let _ = writeln!(out, "#[serde({})]", args.join(", "));
         }
+        if let Some(range) = schemars_range(&field.ty) {
+            let _ = writeln!(
+                out,
+                "#[cfg_attr(feature = \"schemars\", schemars({range}))]"
+            );
+        }
         let _ = writeln!(
             out,
             "pub {}: {},",
             ident(&field.rust_name),
             field_type(field)
+        );
+    }
+    if generic_data {
+        out.push_str(
+            "/// The endpoint's data; absent in most failed answers.\n\
+             #[serde(default, skip_serializing_if = \"Option::is_none\")]\npub data: Option<D>,\n",
         );
     }
     out.push_str("}\n\n");
@@ -842,8 +1349,9 @@ fn generate_object(out: &mut String, def: &ObjectDef) {
                 format!("{id}: None")
             }
         })
+        .chain(generic_data.then(|| "data: None".to_owned()))
         .collect();
-    let _ = writeln!(out, "impl {name} {{");
+    let _ = writeln!(out, "impl{generics} {name}{generics} {{");
     let new_doc = if required.is_empty() {
         format!("Creates an empty `{name}`; every field is optional.")
     } else {
@@ -890,6 +1398,12 @@ fn generate_object(out: &mut String, def: &ObjectDef) {
         let _ = writeln!(
             out,
             "#[must_use]\npub fn {id}(mut self, value: {param}) -> Self {{\nself.{id} = {value};\nself\n}}\n"
+        );
+    }
+    if generic_data {
+        out.push_str(
+            "/// Sets `data`.\n#[must_use]\npub fn data(mut self, value: D) -> Self {\nself.data = Some(value);\nself\n}\n\n\
+             /// Whether the answer reports success (`code` 0).\npub fn is_success(&self) -> bool {\nself.code == 0\n}\n",
         );
     }
     out.push_str("}\n\n");

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use crate::model::{Direction, EndpointDef, Model, Scalar, TypeDef, TypeRef};
+use crate::model::{Direction, EndpointDef, Model, ResponseDef, Scalar, TypeDef, TypeRef};
 
 /// The `$comment` that marks a generated JSON file.
 pub fn header(from: &str) -> String {
@@ -19,23 +19,49 @@ pub fn header(from: &str) -> String {
 /// Base of the `$id` of every emitted schema.
 pub const ID_BASE: &str = "https://feishu-hire.dev/schemas/";
 
-/// `(file name, pretty JSON)` for every endpoint's request and response.
+/// `(file name, pretty JSON)` for every endpoint's request body (if it has one) and response.
 pub fn generate(model: &Model) -> Vec<(String, String)> {
     let mut files = Vec::new();
     for module in &model.modules {
         for endpoint in &module.endpoints {
-            for (kind, root) in [
-                ("request", &endpoint.request),
-                ("response", &endpoint.response),
-            ] {
-                let name = format!("{}.{kind}.schema.json", endpoint.name);
-                let schema =
-                    object_schema_document(model, endpoint, &module.spec_path, root, &name);
+            if let Some(body) = &endpoint.body {
+                let name = format!("{}.request.schema.json", endpoint.name);
+                let schema = object_schema_document(
+                    model,
+                    endpoint,
+                    &module.spec_path,
+                    Root::Object(body),
+                    &name,
+                );
                 files.push((name, to_pretty(&schema)));
             }
+            let name = format!("{}.response.schema.json", endpoint.name);
+            let root = match (&endpoint.response, &model.envelope) {
+                (ResponseDef::Whole(object), _) => Root::Object(object),
+                (ResponseDef::Data(data), Some(envelope)) => Root::Envelope {
+                    envelope,
+                    data: data.as_deref(),
+                },
+                // The model refuses an enveloped endpoint without an envelope.
+                (ResponseDef::Data(_), None) => continue,
+            };
+            let schema = object_schema_document(model, endpoint, &module.spec_path, root, &name);
+            files.push((name, to_pretty(&schema)));
         }
     }
     files
+}
+
+/// What a schema document describes.
+#[derive(Clone, Copy)]
+enum Root<'a> {
+    /// An object of the specs.
+    Object(&'a str),
+    /// The envelope with an endpoint's `data` (or none).
+    Envelope {
+        envelope: &'a str,
+        data: Option<&'a str>,
+    },
 }
 
 /// Pretty JSON with a trailing newline.
@@ -49,14 +75,37 @@ fn object_schema_document(
     model: &Model,
     endpoint: &EndpointDef,
     spec_path: &str,
-    root: &str,
+    root: Root<'_>,
     file_name: &str,
 ) -> Value {
     let mut defs = BTreeSet::new();
-    collect_defs(model, root, &mut defs, true);
-    let mut document = match model.types.get(root) {
-        Some(TypeDef::Object(_)) => type_schema(model, root),
-        _ => json!({}),
+    let (mut document, title) = match root {
+        Root::Object(name) => {
+            collect_defs(model, name, &mut defs, true);
+            (type_schema(model, name), name.to_owned())
+        }
+        Root::Envelope { envelope, data } => {
+            collect_defs(model, envelope, &mut defs, true);
+            let mut document = type_schema(model, envelope);
+            let data_schema = match data {
+                Some(data) => {
+                    collect_defs(model, data, &mut defs, false);
+                    json!({ "$ref": format!("#/$defs/{data}") })
+                }
+                None => json!({ "type": "object", "description": "No data." }),
+            };
+            if let Some(properties) = document
+                .get_mut("properties")
+                .and_then(Value::as_object_mut)
+            {
+                properties.insert("data".into(), data_schema);
+            }
+            let title = match data {
+                Some(data) => format!("{envelope} with {data}"),
+                None => envelope.to_owned(),
+            };
+            (document, title)
+        }
     };
     let Some(object) = document.as_object_mut() else {
         return document;
@@ -69,7 +118,7 @@ fn object_schema_document(
     object.insert("$comment".into(), header(&format!("`{spec_path}`")).into());
     object.insert(
         "title".into(),
-        format!("{root} ({} {})", endpoint_method(endpoint), endpoint.path).into(),
+        format!("{title} ({} {})", endpoint_method(endpoint), endpoint.path).into(),
     );
     if !defs.is_empty() {
         let defs: Map<String, Value> = defs
@@ -168,8 +217,20 @@ fn ref_schema(ty: &TypeRef) -> Value {
     match ty {
         TypeRef::Scalar(scalar) => match scalar {
             Scalar::String => json!({ "type": "string" }),
-            Scalar::Int32 => json!({ "type": "integer", "format": "int32" }),
-            Scalar::Int64 => json!({ "type": "integer", "format": "int64" }),
+            // Bounds as well as `format`: validators need not enforce formats, and the decoder
+            // refuses what does not fit.
+            Scalar::Int32 => json!({
+                "type": "integer",
+                "format": "int32",
+                "minimum": i32::MIN,
+                "maximum": i32::MAX,
+            }),
+            Scalar::Int64 => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": i64::MIN,
+                "maximum": i64::MAX,
+            }),
             Scalar::Float64 => json!({ "type": "number", "format": "double" }),
             Scalar::Boolean => json!({ "type": "boolean" }),
             Scalar::Json => json!({}),

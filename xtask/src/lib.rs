@@ -6,6 +6,7 @@
 
 pub mod codegen;
 pub mod diagnostics;
+pub mod gen_openapi;
 pub mod gen_rust;
 pub mod gen_schema;
 pub mod load;

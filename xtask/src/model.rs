@@ -11,7 +11,8 @@ use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
 use crate::diagnostics::{Diagnostic, Position};
 use crate::load::LoadedFile;
 use crate::spec::{
-    AccessToken, AppType, EndpointSpec, ErrorCategory, ErrorCodeSpec, FieldSpec, HttpMethod, Text,
+    AccessToken, AppType, EndpointSpec, ErrorCategory, ErrorCodeSpec, FieldSpec, HttpMethod,
+    IdempotencyKind, ParamSpec, Text,
 };
 
 /// Everything the generators need, checked.
@@ -25,6 +26,8 @@ pub struct Model {
     pub error_codes: Vec<ErrorCodeDef>,
     /// Every named type, by name.
     pub types: BTreeMap<String, TypeDef>,
+    /// The envelope object every enveloped answer is, if a spec declares one.
+    pub envelope: Option<String>,
 }
 
 /// The generated Rust module of one spec file.
@@ -85,8 +88,12 @@ pub struct EndpointDef {
     pub docs: String,
     /// Method.
     pub method: HttpMethod,
-    /// Path.
+    /// Path, with `:name` placeholders.
     pub path: String,
+    /// Path parameters, in the order of their placeholders.
+    pub path_params: Vec<ParamDef>,
+    /// Query parameters, in spec order.
+    pub query_params: Vec<ParamDef>,
     /// Token.
     pub access_token: AccessToken,
     /// App types.
@@ -96,18 +103,91 @@ pub struct EndpointDef {
     /// `(requests, per_seconds)`.
     pub rate_limit: Option<(u32, u32)>,
     /// Idempotency rule.
-    pub idempotency: Option<IdempotencyDef>,
-    /// Request object name.
-    pub request: String,
-    /// Response object name.
-    pub response: String,
+    pub idempotency: IdempotencyDef,
+    /// The Rust type that implements `ApiRequest`: the body object itself when the endpoint
+    /// has no parameters, else a generated request type holding parameters and body.
+    pub request_type: String,
+    /// Whether `request_type` is generated for the endpoint (it has parameters or no body).
+    pub generates_request_type: bool,
+    /// Body object name.
+    pub body: Option<String>,
+    /// What the answer carries.
+    pub response: ResponseDef,
+    /// Pagination, if the endpoint pages.
+    pub pagination: Option<PaginationDef>,
     /// Codes of the endpoint's error table, in table order.
     pub errors: Vec<i64>,
 }
 
+impl EndpointDef {
+    /// The alias of the whole enveloped answer: `<Name>Response`.
+    pub fn response_alias(&self) -> String {
+        format!("{}Response", self.name.to_upper_camel_case())
+    }
+
+    /// The Rust type of the decoded answer: the `data` object, the whole-body object, or the
+    /// runtime's `NoData`.
+    pub fn output_type(&self) -> Option<&str> {
+        match &self.response {
+            ResponseDef::Whole(name) | ResponseDef::Data(Some(name)) => Some(name),
+            ResponseDef::Data(None) => None,
+        }
+    }
+}
+
+/// What an endpoint answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseDef {
+    /// The platform envelope, with this object (or nothing) in `data`.
+    Data(Option<String>),
+    /// This object is the whole body (the token endpoints).
+    Whole(String),
+}
+
+/// A path or query parameter.
+#[derive(Debug, Clone)]
+pub struct ParamDef {
+    /// Name on the wire.
+    pub name: String,
+    /// Rust field name (without `r#`).
+    pub rust_name: String,
+    /// Type: a scalar (string, int32, int64, boolean) or an enum.
+    pub ty: TypeRef,
+    /// Required (always for path parameters).
+    pub required: bool,
+    /// Description.
+    pub description: Text,
+    /// Example.
+    pub example: Option<serde_json::Value>,
+}
+
+/// Pagination of an endpoint.
+#[derive(Debug, Clone)]
+pub struct PaginationDef {
+    /// Field of the data object with the items.
+    pub items_field: String,
+    /// Rust name of that field.
+    pub items_rust_field: String,
+    /// Type of one item.
+    pub item_type: TypeRef,
+}
+
 /// An idempotency rule.
-#[derive(Debug)]
-pub struct IdempotencyDef {
+#[derive(Debug, Clone)]
+pub enum IdempotencyDef {
+    /// Safe to repeat by the method (GET, PUT, DELETE).
+    Method,
+    /// Reads only: safe to repeat.
+    ReadOnly,
+    /// Safe when the body carries a key.
+    Key(KeyRule),
+    /// Never repeated once it may have taken effect.
+    Never,
+}
+
+/// A key-based idempotency rule.
+#[derive(Debug, Clone)]
+pub struct KeyRule {
     /// Wire name of the key field.
     pub field: String,
     /// Rust name of the key field.
@@ -117,7 +197,7 @@ pub struct IdempotencyDef {
     /// Window in hours.
     pub window_hours: u32,
     /// The rule.
-    pub description: Text,
+    pub description: Option<Text>,
 }
 
 /// A named type.
@@ -654,8 +734,11 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
     let mut modules = Vec::new();
     let mut hosts = Vec::new();
     let mut host_names: HashMap<String, Site> = HashMap::new();
-    let mut request_roots: Vec<(String, Site)> = Vec::new();
-    let mut response_roots: Vec<(String, Site)> = Vec::new();
+    let mut request_roots: Vec<String> = Vec::new();
+    let mut response_roots: Vec<String> = Vec::new();
+    // Types generated for endpoints: their names share the namespace of the spec's types.
+    let mut generated_names: Vec<(String, Site)> = Vec::new();
+    let mut envelope: Option<(String, Site)> = None;
     for (fi, file) in files.iter().enumerate() {
         for host in &file.spec.hosts {
             let site = Site {
@@ -680,6 +763,35 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
             });
         }
 
+        if let Some(name) = &file.spec.envelope {
+            let site = Site {
+                file: fi,
+                position: pos(name.referenced),
+            };
+            if let Some((_, first)) = &envelope {
+                let first = b.site_text(first);
+                b.error(
+                    fi,
+                    site.position,
+                    "the response envelope is declared twice",
+                    format!("it is first declared at {first}; declare it in one file only"),
+                );
+            } else if !matches!(types.get(&name.value), Some(TypeDef::Object(_))) {
+                b.error(
+                    fi,
+                    site.position,
+                    format!(
+                        "the envelope names `{}`, which is not a defined object",
+                        name.value
+                    ),
+                    "name the object with the fields every answer has (`code`, `msg`, `error`)",
+                );
+            } else {
+                check_envelope(&mut b, fi, site.position, &name.value, &types);
+                envelope = Some((name.value.clone(), site));
+            }
+        }
+
         let mut endpoints = Vec::new();
         for endpoint in &file.spec.endpoints {
             let site = Site {
@@ -696,22 +808,20 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
                 );
                 continue;
             }
-            endpoint_sites.insert(endpoint.name.value.clone(), site);
+            endpoint_sites.insert(endpoint.name.value.clone(), site.clone());
             if let Some(def) = build_endpoint(&mut b, fi, endpoint, &types) {
-                request_roots.push((
-                    def.request.clone(),
-                    Site {
-                        file: fi,
-                        position: pos(endpoint.request.referenced),
-                    },
-                ));
-                response_roots.push((
-                    def.response.clone(),
-                    Site {
-                        file: fi,
-                        position: pos(endpoint.response.referenced),
-                    },
-                ));
+                if let Some(body) = &def.body {
+                    request_roots.push(body.clone());
+                }
+                if let Some(output) = def.output_type() {
+                    response_roots.push(output.to_owned());
+                }
+                if def.generates_request_type {
+                    generated_names.push((def.request_type.clone(), site.clone()));
+                }
+                if matches!(def.response, ResponseDef::Data(_)) {
+                    generated_names.push((def.response_alias(), site.clone()));
+                }
                 endpoints.push(def);
             }
         }
@@ -732,9 +842,68 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
         });
     }
 
+    // Every endpoint whose answer is the envelope needs one.
+    if envelope.is_none() {
+        for (fi, file) in files.iter().enumerate() {
+            for endpoint in &file.spec.endpoints {
+                if endpoint.response.is_none() {
+                    b.error(
+                        fi,
+                        pos(endpoint.name.referenced),
+                        format!(
+                            "endpoint `{}` answers with the platform envelope, but no spec declares it",
+                            endpoint.name.value
+                        ),
+                        "add `envelope: ErrorEnvelope` (the object with `code`, `msg` and `error`) to \
+                         one spec file, or give the endpoint a whole-body `response:`",
+                    );
+                }
+            }
+        }
+    }
+    // A body object that is itself an endpoint's request type can serve only that endpoint.
+    let mut request_types: HashMap<String, String> = HashMap::new();
+    for module in &modules {
+        for endpoint in &module.endpoints {
+            if let Some(other) =
+                request_types.insert(endpoint.request_type.clone(), endpoint.name.clone())
+                && let Some(site) = endpoint_sites.get(&endpoint.name).cloned()
+            {
+                b.error(
+                    site.file,
+                    site.position,
+                    format!(
+                        "`{}` is the request type of both `{other}` and `{}`",
+                        endpoint.request_type, endpoint.name
+                    ),
+                    "an endpoint without parameters sends its body object as its request \
+                     type, so each needs its own object; declare a copy (a YAML anchor can \
+                     share the field list)",
+                );
+            }
+        }
+    }
+    for (name, site) in &generated_names {
+        if let Some(first) = type_sites.get(name) {
+            let first = b.site_text(first);
+            b.error(
+                site.file,
+                site.position,
+                format!("the endpoint's generated type `{name}` is also a type of the specs"),
+                format!(
+                    "an endpoint gets a generated `<Name>Response` (the enveloped answer) and, \
+                     with parameters or without a body, `<Name>Request`; rename the type at {first}"
+                ),
+            );
+        }
+    }
+
     // 7. Directions: request objects are strict, everything else lenient.
-    let request_side = reachable(request_roots.iter().map(|(n, _)| n.as_str()), &types);
-    let response_side = reachable(response_roots.iter().map(|(n, _)| n.as_str()), &types);
+    if let Some((name, _)) = &envelope {
+        response_roots.push(name.clone());
+    }
+    let request_side = reachable(request_roots.iter().map(String::as_str), &types);
+    let response_side = reachable(response_roots.iter().map(String::as_str), &types);
     for name in request_side.intersection(&response_side) {
         if let Some(site) = type_sites.get(name) {
             let site = site.clone();
@@ -766,6 +935,7 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
         hosts,
         error_codes,
         types,
+        envelope: envelope.map(|(name, _)| name),
     })
 }
 
@@ -912,6 +1082,451 @@ fn resolve_field_type(
     }
 }
 
+/// Checks that the envelope object has what every answer has: an integer `code`, and no `data`
+/// (each endpoint fills that itself).
+fn check_envelope(
+    b: &mut Builder<'_>,
+    fi: usize,
+    position: Position,
+    name: &str,
+    types: &BTreeMap<String, TypeDef>,
+) {
+    let Some(TypeDef::Object(object)) = types.get(name) else {
+        return;
+    };
+    let code = object.fields.iter().find(|f| f.wire_name == "code");
+    if !code.is_some_and(|f| f.required && f.ty == TypeRef::Scalar(Scalar::Int64)) {
+        b.error(
+            fi,
+            position,
+            format!("the envelope `{name}` has no required `int64` field `code`"),
+            "every Feishu answer has `code`; declare it as `type: int64` with `required: true`",
+        );
+    }
+    if object.fields.iter().any(|f| f.wire_name == "data") {
+        b.error(
+            fi,
+            position,
+            format!("the envelope `{name}` declares `data`"),
+            "remove the field: each endpoint names its own `data` object",
+        );
+    }
+}
+
+/// The `:name` placeholders of a path, with their character offsets in it.
+fn placeholders(path: &str) -> Vec<(usize, &str)> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    for segment in path.split('/') {
+        if let Some(name) = segment.strip_prefix(':') {
+            found.push((path[..offset].chars().count(), name));
+        }
+        offset += segment.len() + 1;
+    }
+    found
+}
+
+/// `position` moved `chars` characters right, past an opening quote if the value is quoted.
+fn shifted(file: &LoadedFile, position: Position, chars: usize) -> Position {
+    let quoted = file
+        .source
+        .lines()
+        .nth(position.line.saturating_sub(1) as usize)
+        .and_then(|line| line.chars().nth(position.column.saturating_sub(1) as usize))
+        .is_some_and(|c| c == '"' || c == '\'');
+    Position {
+        line: position.line,
+        column: position.column + u32::from(quoted) + chars as u32,
+    }
+}
+
+/// Resolves a parameter's type: `string`, `int32`, `int64`, `boolean` or an enum.
+fn resolve_param_type(
+    b: &mut Builder<'_>,
+    fi: usize,
+    param: &ParamSpec,
+    types: &BTreeMap<String, TypeDef>,
+) -> Option<TypeRef> {
+    let name = param.ty.value.as_str();
+    match (Scalar::parse(name), types.get(name)) {
+        (Some(scalar @ (Scalar::String | Scalar::Int32 | Scalar::Int64 | Scalar::Boolean)), _) => {
+            Some(TypeRef::Scalar(scalar))
+        }
+        (None, Some(TypeDef::Enum(_))) => Some(TypeRef::Enum(name.to_owned())),
+        _ => {
+            b.error(
+                fi,
+                pos(param.ty.referenced),
+                format!(
+                    "parameter `{}` has type `{name}`, which a path or query string cannot carry",
+                    param.name.value
+                ),
+                "use `string`, `int32`, `int64`, `boolean` or the name of an enum",
+            );
+            None
+        }
+    }
+}
+
+/// Checks one parameter list and builds its definitions; `seen` holds the names so far.
+fn build_params(
+    b: &mut Builder<'_>,
+    fi: usize,
+    params: &[ParamSpec],
+    in_path: bool,
+    types: &BTreeMap<String, TypeDef>,
+    seen: &mut HashMap<String, Position>,
+) -> Option<Vec<ParamDef>> {
+    let mut ok = true;
+    let mut defs = Vec::new();
+    for param in params {
+        let position = pos(param.name.referenced);
+        let name = &param.name.value;
+        if let Some(first) = seen.insert(name.clone(), position) {
+            ok = false;
+            b.error(
+                fi,
+                position,
+                format!("parameter `{name}` is declared twice"),
+                format!(
+                    "it is first declared at line {}; path and query parameters share one \
+                     namespace, so rename or remove one",
+                    first.line
+                ),
+            );
+            continue;
+        }
+        if name == "body" {
+            ok = false;
+            b.error(
+                fi,
+                position,
+                "a parameter may not be named `body`",
+                "the generated request type keeps the JSON body in a field named `body`, so a \
+                 parameter of that name is not supported",
+            );
+            continue;
+        }
+        let required = match (&param.required, in_path) {
+            (Some(required), true) => {
+                if !required.value {
+                    ok = false;
+                    b.error(
+                        fi,
+                        pos(required.referenced),
+                        format!("path parameter `{name}` is marked `required: false`"),
+                        "a path parameter is always required; remove `required:`",
+                    );
+                }
+                true
+            }
+            (None, true) => true,
+            (required, false) => required.as_ref().is_some_and(|r| r.value),
+        };
+        let Some(ty) = resolve_param_type(b, fi, param, types) else {
+            ok = false;
+            continue;
+        };
+        defs.push(ParamDef {
+            name: name.clone(),
+            rust_name: name.to_snake_case(),
+            ty,
+            required,
+            description: param.description.clone(),
+            example: param.example.clone(),
+        });
+    }
+    ok.then_some(defs)
+}
+
+/// Checks path placeholders against the declared path parameters, both ways.
+fn check_placeholders(
+    b: &mut Builder<'_>,
+    fi: usize,
+    endpoint: &EndpointSpec,
+    path_params: &[ParamDef],
+) -> bool {
+    let mut ok = true;
+    let path = &endpoint.path.value;
+    let found = placeholders(path);
+    let declared: Vec<String> = path_params.iter().map(|p| p.name.clone()).collect();
+    for (offset, name) in &found {
+        if declared.iter().any(|d| d == name) {
+            continue;
+        }
+        ok = false;
+        let position = shifted(&b.files[fi], pos(endpoint.path.referenced), *offset);
+        let help = match closest(name, &declared) {
+            Some(near) => format!(
+                "did you mean `:{near}`? Each `:name` in the path needs an entry in `path_params`"
+            ),
+            None => format!(
+                "declare it under `path_params:` with its type, e.g. `- name: {name}` and `type: string`"
+            ),
+        };
+        b.error(
+            fi,
+            position,
+            format!("path placeholder `:{name}` is not a declared path parameter"),
+            help,
+        );
+    }
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (_, name) in &found {
+        *counts.entry(name).or_default() += 1;
+    }
+    for (name, count) in counts {
+        if count > 1 {
+            ok = false;
+            b.error(
+                fi,
+                pos(endpoint.path.referenced),
+                format!("path placeholder `:{name}` appears {count} times"),
+                "each path parameter fills exactly one segment",
+            );
+        }
+    }
+    for param in &endpoint.path_params {
+        if !found.iter().any(|(_, name)| *name == param.name.value) {
+            ok = false;
+            let help = match closest(
+                &param.name.value,
+                &found
+                    .iter()
+                    .map(|(_, n)| (*n).to_owned())
+                    .collect::<Vec<_>>(),
+            ) {
+                Some(near) => format!("the path has `:{near}`; make the two names the same"),
+                None => format!(
+                    "write `:{}` in the path where the value goes, or move the parameter to `query_params`",
+                    param.name.value
+                ),
+            };
+            b.error(
+                fi,
+                pos(param.name.referenced),
+                format!(
+                    "path parameter `{}` does not appear in the path `{path}`",
+                    param.name.value
+                ),
+                help,
+            );
+        }
+    }
+    ok
+}
+
+/// The most similar name, if similar enough to be a typo.
+fn closest<'c>(word: &str, candidates: &'c [String]) -> Option<&'c str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c.as_str()))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn object_named<'t>(types: &'t BTreeMap<String, TypeDef>, name: &str) -> Option<&'t ObjectDef> {
+    match types.get(name) {
+        Some(TypeDef::Object(object)) => Some(object),
+        _ => None,
+    }
+}
+
+fn build_idempotency(
+    b: &mut Builder<'_>,
+    fi: usize,
+    endpoint: &EndpointSpec,
+    types: &BTreeMap<String, TypeDef>,
+) -> Option<IdempotencyDef> {
+    let method = endpoint.method;
+    let by_method = matches!(
+        method,
+        HttpMethod::Get | HttpMethod::Put | HttpMethod::Delete
+    );
+    let Some(rule) = &endpoint.idempotency else {
+        return Some(if by_method {
+            IdempotencyDef::Method
+        } else {
+            IdempotencyDef::Never
+        });
+    };
+    let by = rule.by.value;
+    let by_pos = pos(rule.by.referenced);
+    if by != IdempotencyKind::Key {
+        if let Some(field) = &rule.field {
+            b.error(
+                fi,
+                pos(field.referenced),
+                "only `by: key` takes a `field`",
+                "remove `field:`, or write `by: key`",
+            );
+            return None;
+        }
+        if rule.window_hours.is_some() {
+            b.error(
+                fi,
+                by_pos,
+                "only `by: key` takes `window_hours`",
+                "remove `window_hours:`, or write `by: key`",
+            );
+            return None;
+        }
+    }
+    match by {
+        IdempotencyKind::Method if by_method => Some(IdempotencyDef::Method),
+        IdempotencyKind::Method => {
+            b.error(
+                fi,
+                by_pos,
+                format!(
+                    "`by: method` makes a {} request safe to repeat, but only GET, PUT and DELETE are",
+                    method_name(method)
+                ),
+                "use `by: key` with the body field that deduplicates, `by: read_only` for a query \
+                 sent as POST, or `by: never`",
+            );
+            None
+        }
+        IdempotencyKind::ReadOnly => Some(IdempotencyDef::ReadOnly),
+        IdempotencyKind::Never => Some(IdempotencyDef::Never),
+        IdempotencyKind::Key => {
+            let (Some(field), Some(window_hours)) = (&rule.field, rule.window_hours) else {
+                b.error(
+                    fi,
+                    by_pos,
+                    "`by: key` needs `field` and `window_hours`",
+                    "name the string field of the body that carries the key, and how many hours \
+                     the server remembers it",
+                );
+                return None;
+            };
+            let body_field = endpoint
+                .body
+                .as_ref()
+                .and_then(|body| object_named(types, &body.value))
+                .and_then(|object| object.fields.iter().find(|f| f.wire_name == field.value));
+            match body_field {
+                Some(body_field) if body_field.ty == TypeRef::Scalar(Scalar::String) => {
+                    Some(IdempotencyDef::Key(KeyRule {
+                        field: body_field.wire_name.clone(),
+                        rust_field: body_field.rust_name.clone(),
+                        required: body_field.required,
+                        window_hours,
+                        description: rule.description.clone(),
+                    }))
+                }
+                _ => {
+                    let body = endpoint
+                        .body
+                        .as_ref()
+                        .map_or("(no body)".to_owned(), |body| body.value.clone());
+                    b.error(
+                        fi,
+                        pos(field.referenced),
+                        format!(
+                            "idempotency field `{}` is not a string field of `{body}`",
+                            field.value
+                        ),
+                        "name a `type: string` field of the body object",
+                    );
+                    None
+                }
+            }
+        }
+    }
+}
+
+fn method_name(method: HttpMethod) -> &'static str {
+    match method {
+        HttpMethod::Get => "GET",
+        HttpMethod::Post => "POST",
+        HttpMethod::Put => "PUT",
+        HttpMethod::Patch => "PATCH",
+        HttpMethod::Delete => "DELETE",
+    }
+}
+
+fn build_pagination(
+    b: &mut Builder<'_>,
+    fi: usize,
+    endpoint: &EndpointSpec,
+    query_params: &[ParamDef],
+    types: &BTreeMap<String, TypeDef>,
+) -> Option<Option<PaginationDef>> {
+    let Some(pagination) = &endpoint.pagination else {
+        return Some(None);
+    };
+    let at = pos(pagination.items.referenced);
+    let mut problems = Vec::new();
+    for (name, ty) in [("page_size", Scalar::Int32), ("page_token", Scalar::String)] {
+        if !query_params
+            .iter()
+            .any(|p| p.name == name && p.ty == TypeRef::Scalar(ty) && !p.required)
+        {
+            problems.push(format!("an optional `{name}` query parameter"));
+        }
+    }
+    let data = endpoint
+        .data
+        .as_ref()
+        .and_then(|data| object_named(types, &data.value));
+    let mut item = None;
+    match data {
+        None => problems.push("a `data` object".to_owned()),
+        Some(data) => {
+            for (name, ty) in [
+                ("page_token", Scalar::String),
+                ("has_more", Scalar::Boolean),
+            ] {
+                if !data
+                    .fields
+                    .iter()
+                    .any(|f| f.wire_name == name && f.ty == TypeRef::Scalar(ty) && !f.required)
+                {
+                    problems.push(format!("an optional `{name}` field in `{}`", data.name));
+                }
+            }
+            match data
+                .fields
+                .iter()
+                .find(|f| f.wire_name == pagination.items.value)
+            {
+                Some(field) => match &field.ty {
+                    TypeRef::Array(inner) => {
+                        item = Some((field.rust_name.clone(), (**inner).clone()))
+                    }
+                    _ => problems.push(format!("`{}` to be an array", pagination.items.value)),
+                },
+                None => problems.push(format!(
+                    "an array field `{}` in `{}`",
+                    pagination.items.value, data.name
+                )),
+            }
+        }
+    }
+    if !problems.is_empty() {
+        b.error(
+            fi,
+            at,
+            format!(
+                "endpoint `{}` is paginated but lacks {}",
+                endpoint.name.value,
+                problems.join(", ")
+            ),
+            "a paginated endpoint takes optional `page_size` (int32) and `page_token` (string) \
+             query parameters and answers `data` with the items, `page_token` and `has_more`",
+        );
+        return None;
+    }
+    let (items_rust_field, item_type) = item?;
+    Some(Some(PaginationDef {
+        items_field: pagination.items.value.clone(),
+        items_rust_field,
+        item_type,
+    }))
+}
+
 fn build_endpoint(
     b: &mut Builder<'_>,
     fi: usize,
@@ -920,10 +1535,12 @@ fn build_endpoint(
 ) -> Option<EndpointDef> {
     let mut ok = true;
     for (what, name) in [
-        ("request", &endpoint.request),
+        ("body", &endpoint.body),
+        ("data", &endpoint.data),
         ("response", &endpoint.response),
     ] {
-        if !matches!(types.get(&name.value), Some(TypeDef::Object(_))) {
+        let Some(name) = name else { continue };
+        if object_named(types, &name.value).is_none() {
             ok = false;
             b.error(
                 fi,
@@ -936,6 +1553,29 @@ fn build_endpoint(
             );
         }
     }
+    if let (Some(_), Some(response)) = (&endpoint.data, &endpoint.response) {
+        ok = false;
+        b.error(
+            fi,
+            pos(response.referenced),
+            format!(
+                "endpoint `{}` has both `data` and `response`",
+                endpoint.name.value
+            ),
+            "an answer in the platform envelope names its `data`; `response` is for an answer \
+             that is not enveloped (the token endpoints); keep one",
+        );
+    }
+    if let (HttpMethod::Get, Some(body)) = (endpoint.method, &endpoint.body) {
+        ok = false;
+        b.error(
+            fi,
+            pos(body.referenced),
+            format!("endpoint `{}` is a GET with a body", endpoint.name.value),
+            "a GET request carries no body; move its fields to `query_params`, or check the method \
+             in the documentation",
+        );
+    }
     if endpoint.path.value.contains("//") || endpoint.path.value.ends_with('/') {
         ok = false;
         b.error(
@@ -945,43 +1585,32 @@ fn build_endpoint(
             "remove the doubled or trailing `/`",
         );
     }
-    let mut idempotency = None;
-    if let Some(rule) = &endpoint.idempotency {
-        let field = match types.get(&endpoint.request.value) {
-            Some(TypeDef::Object(object)) => object
-                .fields
-                .iter()
-                .find(|f| f.wire_name == rule.field.value)
-                .cloned(),
-            _ => None,
-        };
-        match field {
-            Some(field) if field.ty == TypeRef::Scalar(Scalar::String) => {
-                idempotency = Some(IdempotencyDef {
-                    field: field.wire_name.clone(),
-                    rust_field: field.rust_name.clone(),
-                    required: field.required,
-                    window_hours: rule.window_hours,
-                    description: rule.description.clone(),
-                });
-            }
-            _ => {
-                ok = false;
-                b.error(
-                    fi,
-                    pos(rule.field.referenced),
-                    format!(
-                        "idempotency field `{}` is not a string field of `{}`",
-                        rule.field.value, endpoint.request.value
-                    ),
-                    "name a `type: string` field of the request object",
-                );
-            }
-        }
-    }
-    if !ok {
+    let mut seen = HashMap::new();
+    let path_params = build_params(b, fi, &endpoint.path_params, true, types, &mut seen);
+    let query_params = build_params(b, fi, &endpoint.query_params, false, types, &mut seen);
+    let (Some(mut path_params), Some(query_params)) = (path_params, query_params) else {
         return None;
-    }
+    };
+    ok &= check_placeholders(b, fi, endpoint, &path_params);
+    // Path parameters in the order of their placeholders, as the path is filled.
+    let order = placeholders(&endpoint.path.value);
+    path_params.sort_by_key(|p| order.iter().position(|(_, name)| *name == p.name));
+    let idempotency = build_idempotency(b, fi, endpoint, types);
+    let pagination = build_pagination(b, fi, endpoint, &query_params, types);
+    let (true, Some(idempotency), Some(pagination)) = (ok, idempotency, pagination) else {
+        return None;
+    };
+    let body = endpoint.body.as_ref().map(|body| body.value.clone());
+    let generates_request_type =
+        body.is_none() || !path_params.is_empty() || !query_params.is_empty();
+    let request_type = match (&body, generates_request_type) {
+        (Some(body), false) => body.clone(),
+        _ => format!("{}Request", endpoint.name.value.to_upper_camel_case()),
+    };
+    let response = match (&endpoint.response, &endpoint.data) {
+        (Some(whole), _) => ResponseDef::Whole(whole.value.clone()),
+        (None, data) => ResponseDef::Data(data.as_ref().map(|d| d.value.clone())),
+    };
     Some(EndpointDef {
         name: endpoint.name.value.clone(),
         const_name: endpoint.name.value.to_shouty_snake_case(),
@@ -990,6 +1619,8 @@ fn build_endpoint(
         docs: endpoint.docs.clone(),
         method: endpoint.method,
         path: endpoint.path.value.clone(),
+        path_params,
+        query_params,
         access_token: endpoint.access_token,
         app_types: endpoint.app_types.clone(),
         scopes: endpoint
@@ -1002,8 +1633,11 @@ fn build_endpoint(
             .as_ref()
             .map(|r| (r.requests, r.per_seconds)),
         idempotency,
-        request: endpoint.request.value.clone(),
-        response: endpoint.response.value.clone(),
+        request_type,
+        generates_request_type,
+        body,
+        response,
+        pagination,
         errors: endpoint.errors.iter().map(|row| row.code.value).collect(),
     })
 }

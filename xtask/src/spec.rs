@@ -12,7 +12,8 @@ use serde_saphyr::Spanned;
 /// The only version of the format so far.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// One spec file: any mix of hosts, error codes, endpoints, enums and objects.
+/// One spec file: any mix of hosts, error codes, the response envelope, endpoints, enums and
+/// objects.
 ///
 /// All files in `spec/` share one namespace, so an endpoint in one file may
 /// use a type defined in another.
@@ -32,6 +33,10 @@ pub struct SpecFile {
     /// Error codes any endpoint may answer (platform-wide).
     #[serde(default)]
     pub error_codes: Vec<ErrorCodeSpec>,
+    /// The object every enveloped answer is (`code`, `msg`, `error`); an endpoint's `data`
+    /// fills its `data` field. Declared once, in one file of `spec/`.
+    #[schemars(with = "Option<String>")]
+    pub envelope: Option<Spanned<String>>,
     /// HTTP endpoints.
     #[serde(default)]
     pub endpoints: Vec<EndpointSpec>,
@@ -146,18 +151,67 @@ pub struct RateLimit {
     pub per_seconds: u32,
 }
 
-/// An endpoint's idempotency rule: a request field that deduplicates creates.
+/// How an endpoint's idempotency is decided: whether a request that may have taken effect can
+/// be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdempotencyKind {
+    /// By the HTTP method: `GET`, `PUT` and `DELETE` are safe to repeat.
+    Method,
+    /// The endpoint only reads (a query sent as `POST`): always safe to repeat.
+    ReadOnly,
+    /// By a key in the body (`field`): safe to repeat when the request carries one.
+    Key,
+    /// Never safe to repeat once it may have taken effect.
+    Never,
+}
+
+/// An endpoint's idempotency rule. Without one, `GET`, `PUT` and `DELETE` are idempotent by
+/// method and `POST` and `PATCH` are never repeated once they may have taken effect.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Idempotency {
-    /// Name of a string field of the request body.
-    #[schemars(with = "String")]
-    pub field: Spanned<String>,
-    /// How long the server remembers a key, in hours.
+    /// How it is decided.
+    #[schemars(with = "IdempotencyKind")]
+    pub by: Spanned<IdempotencyKind>,
+    /// With `by: key`: name of a string field of the request body that carries the key.
+    #[schemars(with = "Option<String>")]
+    pub field: Option<Spanned<String>>,
+    /// With `by: key`: how long the server remembers a key, in hours.
     #[schemars(range(min = 1))]
-    pub window_hours: u32,
-    /// The rule as documented.
+    pub window_hours: Option<u32>,
+    /// The rule as documented (or why the endpoint is safe to repeat).
+    pub description: Option<Text>,
+}
+
+/// A path or query parameter.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    /// The name: in `path`, the placeholder `:name`; in the query string, the key.
+    #[schemars(with = "String", regex(pattern = r"^[a-z][a-z0-9_]*$"))]
+    pub name: Spanned<String>,
+    /// `string`, `int32`, `int64`, `boolean`, or the name of an enum.
+    #[serde(rename = "type")]
+    #[schemars(with = "String", length(min = 1))]
+    pub ty: Spanned<String>,
+    /// Query parameters only: whether it must be sent. Path parameters are always required.
+    #[schemars(with = "Option<bool>")]
+    pub required: Option<Spanned<bool>>,
+    /// What the parameter means.
     pub description: Text,
+    /// An example value.
+    pub example: Option<serde_json::Value>,
+}
+
+/// A paginated endpoint: `page_size` and `page_token` query parameters, and an answer whose
+/// `data` has the page's items, `page_token` and `has_more`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pagination {
+    /// The array field of the `data` object that holds a page's items.
+    #[schemars(with = "String")]
+    pub items: Spanned<String>,
 }
 
 /// One HTTP endpoint.
@@ -176,9 +230,15 @@ pub struct EndpointSpec {
     pub docs: String,
     /// HTTP method.
     pub method: HttpMethod,
-    /// Path below the host, starting with `/`.
+    /// Path below the host, starting with `/`; `:name` segments are path parameters.
     #[schemars(with = "String", regex(pattern = r"^/"))]
     pub path: Spanned<String>,
+    /// Parameters in the path, one per `:name` placeholder.
+    #[serde(default)]
+    pub path_params: Vec<ParamSpec>,
+    /// Parameters in the query string.
+    #[serde(default)]
+    pub query_params: Vec<ParamSpec>,
     /// The token the endpoint takes.
     pub access_token: AccessToken,
     /// The kinds of app that may call it.
@@ -189,14 +249,21 @@ pub struct EndpointSpec {
     pub scopes: Vec<Scope>,
     /// The documented rate limit, if any.
     pub rate_limit: Option<RateLimit>,
-    /// The idempotency rule, if any.
+    /// The idempotency rule; see [`Idempotency`] for the default.
     pub idempotency: Option<Idempotency>,
-    /// Name of the object sent as the JSON body.
-    #[schemars(with = "String")]
-    pub request: Spanned<String>,
-    /// Name of the object answered as the JSON body.
-    #[schemars(with = "String")]
-    pub response: Spanned<String>,
+    /// Name of the object sent as the JSON body; none for an endpoint without a body.
+    #[schemars(with = "Option<String>")]
+    pub body: Option<Spanned<String>>,
+    /// Name of the object in the `data` field of the platform envelope. Without it (and
+    /// without `response`) the answer carries no data.
+    #[schemars(with = "Option<String>")]
+    pub data: Option<Spanned<String>>,
+    /// Name of the object answered as the whole JSON body, for the few endpoints whose answer
+    /// is not the platform envelope (the token endpoints). Excludes `data`.
+    #[schemars(with = "Option<String>")]
+    pub response: Option<Spanned<String>>,
+    /// Makes the endpoint paginated.
+    pub pagination: Option<Pagination>,
     /// The endpoint's own error table.
     #[serde(default)]
     pub errors: Vec<ErrorCodeSpec>,

@@ -8,8 +8,6 @@
 //!   `#![deny(warnings)]`; the drift test below keeps them equal to what the generator renders,
 //!   so every workspace build and clippy run compiles today's output warning-free.
 //!
-//! The format has no path parameters (paths are fixed strings), so the fixture has none.
-//!
 //! After a change to the generator or to the fixture spec, run `cargo xtask codegen` (it renders
 //! the fixture too), then `INSTA_UPDATE=always cargo test -p xtask --test fixture`, and review the
 //! diff of `xtask/test-data/fixture/crate/` and `xtask/tests/snapshots/fixture__*`.
@@ -104,6 +102,20 @@ fn the_fixture_uses_every_construct_of_the_format() {
         "fields: *note_fields",
         "example: {",
         "example: [",
+        "envelope:",
+        "path_params:",
+        "query_params:",
+        "type: LoanKind",
+        "method: GET",
+        "method: DELETE",
+        "method: PATCH",
+        "by: key",
+        "by: method",
+        "by: read_only",
+        "by: never",
+        "pagination:",
+        "data: LoanData",
+        "response: LibraryTokenResponse",
     ] {
         assert!(
             spec.contains(needle),
@@ -130,6 +142,14 @@ fn the_fixture_uses_every_construct_of_the_format() {
         "wire::Redacted",
         "pub r#type:",
         "rename = \"dueDate\"",
+        "url::push_segment",
+        "fn query(&self)",
+        "impl ::feishu_hire_types::Paginated for SearchLoansRequest",
+        "pub struct ApiResponse<D>",
+        "type Body = ::feishu_hire_types::NoBody",
+        "type Output = ::feishu_hire_types::NoData",
+        "pub kind: Option<super::LoanKind>",
+        "macro_rules! for_each_endpoint",
     ] {
         assert!(
             rust.contains(helper),

@@ -46,6 +46,13 @@ macro_rules! malformed {
 malformed! {
     array_without_items,
     bad_indentation,
+    body_of_two_endpoints,
+    data_and_response,
+    duplicate_param,
+    get_with_body,
+    idempotency_by_method_on_post,
+    pagination_incomplete,
+    placeholder_typo,
     cycle,
     duplicate_error_code,
     duplicate_field,

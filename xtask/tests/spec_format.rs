@@ -128,3 +128,67 @@ fn every_spec_file_points_editors_at_the_format_schema() {
         );
     }
 }
+
+/// The walkthrough in `spec/README.md` ("an endpoint with a path parameter, and a paginated
+/// query") is a real spec: loaded beside the committed specs it builds, and its endpoints get
+/// the request types the walkthrough calls.
+#[test]
+fn the_readme_walkthrough_spec_builds_with_the_real_specs() {
+    let root = Layout::workspace().root;
+    let readme = fs::read_to_string(root.join("spec/README.md")).unwrap();
+    let marker = "# Feishu Hire: external applications.";
+    let at = readme
+        .find(marker)
+        .expect("the walkthrough's spec is in spec/README.md");
+    let start = readme[..at]
+        .rfind("```yaml\n")
+        .expect("it is a ```yaml block")
+        + "```yaml\n".len();
+    let end = start + readme[start..].find("```").expect("the block ends");
+    let walkthrough = &readme[start..end];
+
+    let mut loaded = Vec::new();
+    for file in codegen::spec_files(&root, Path::new("spec")).unwrap() {
+        let source = fs::read_to_string(root.join(&file)).unwrap();
+        let module = codegen::module_name(Path::new("spec"), &file);
+        loaded.push(xtask::load::load(&file.display().to_string(), &module, &source).unwrap());
+    }
+    loaded.push(
+        xtask::load::load(
+            "spec/README.md (walkthrough)",
+            "hire_external_application",
+            walkthrough,
+        )
+        .unwrap_or_else(|diagnostics| panic!("{}", xtask::diagnostics::Diagnostics(diagnostics))),
+    );
+    let model = xtask::model::build(&loaded)
+        .unwrap_or_else(|diagnostics| panic!("{}", xtask::diagnostics::Diagnostics(diagnostics)));
+    let endpoints: Vec<(&str, &str, bool)> = model
+        .modules
+        .iter()
+        .flat_map(|m| &m.endpoints)
+        .filter(|e| e.name.contains("external_application"))
+        .map(|e| {
+            (
+                e.name.as_str(),
+                e.request_type.as_str(),
+                e.pagination.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        endpoints,
+        [
+            (
+                "delete_external_application",
+                "DeleteExternalApplicationRequest",
+                false
+            ),
+            (
+                "list_external_application",
+                "ListExternalApplicationRequest",
+                true
+            ),
+        ]
+    );
+}

@@ -4,6 +4,10 @@
 //! A record is an error when
 //! - it is over the size limit (`--max-record-bytes`);
 //! - it is not valid JSON, or not a JSON object;
+//! - an object in it has the same key twice (`"external_id"` twice): JSON parsers disagree on
+//!   which value counts, so the record is ambiguous;
+//! - it would make a request body over the API's size limit ([`TARGET_MAX_BODY_BYTES`]),
+//!   whatever `--max-record-bytes` says;
 //! - it does not match the request's JSON Schema
 //!   ([`feishu_hire_types::schemas::CREATE_EXTERNAL_INTERVIEW_REQUEST`]): a missing
 //!   `external_application_id`, an unknown field, a wrong type, an unlisted enum value…;
@@ -34,6 +38,16 @@ use crate::derive_id::derive_external_id;
 /// Default of `--max-record-bytes`: 64 KiB, far above any real interview record, and small
 /// enough that one bad line cannot take much memory or bandwidth.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// The largest request body the importer sends. Feishu does not document its limit; the
+/// sandbox, which answers like Feishu, takes up to this many bytes. `--max-record-bytes` cannot
+/// be set above it, and `validate` and `import` both refuse a record whose request would be
+/// larger (a derived `external_id` adds a few bytes to the record).
+pub const TARGET_MAX_BODY_BYTES: usize = feishu_hire_sandbox::DEFAULT_MAX_BODY_BYTES;
+
+/// Records this close to [`TARGET_MAX_BODY_BYTES`] have their request's size measured; a
+/// smaller one cannot grow past it (re-encoding never adds more than a derived id's bytes).
+const BODY_SIZE_MARGIN: usize = 1024;
 
 /// Times below this many milliseconds (1973-03-03) look like seconds.
 const SECONDS_THRESHOLD: i64 = 100_000_000_000;
@@ -220,7 +234,34 @@ impl Checker {
                 return invalid(Finding::error("$", what));
             }
         };
-        self.check_value(&value)
+        if let Some((path, key)) = duplicate_key(bytes) {
+            return invalid(Finding::error(
+                path,
+                format!(
+                    "the key {} appears twice in the same object; which value is meant is ambiguous (JSON readers differ), so the record is not sent. Keep one",
+                    shorten(&format!("{key:?}"), 60)
+                ),
+            ));
+        }
+        let mut outcome = self.check_value(&value);
+        if let Some(valid) = &outcome.valid
+            && bytes.len() + BODY_SIZE_MARGIN > TARGET_MAX_BODY_BYTES
+        {
+            let body = serde_json::to_vec(&valid.request).map_or(usize::MAX, |body| body.len());
+            if body > TARGET_MAX_BODY_BYTES {
+                outcome.valid = None;
+                outcome.findings.insert(
+                    0,
+                    Finding::error(
+                        "$",
+                        format!(
+                            "the request would be {body} bytes, over the API's limit of {TARGET_MAX_BODY_BYTES} bytes (1 MiB), so it cannot be sent"
+                        ),
+                    ),
+                );
+            }
+        }
+        outcome
     }
 
     /// Checks one parsed record.
@@ -229,9 +270,8 @@ impl Checker {
             return invalid(Finding::error(
                 "$",
                 format!(
-                    "a record must be a JSON object (one interview), found {} {}",
-                    json_type_article(value),
-                    shorten_value(value)
+                    "a record must be a JSON object (one interview), found {}",
+                    describe_found(value)
                 ),
             ));
         }
@@ -247,10 +287,15 @@ impl Checker {
         if errors.is_empty() {
             match serde_path_to_error::deserialize::<_, CreateExternalInterviewRequest>(value) {
                 Ok(decoded) => request = Some(decoded),
-                Err(error) => errors.push(Finding::error(
-                    json_path_from_serde(&error.path().to_string()),
-                    error.inner().to_string(),
-                )),
+                Err(error) => {
+                    let path = error.path().to_string();
+                    let field = path.rsplit('.').next().unwrap_or_default();
+                    let field = field.split('[').next().unwrap_or_default().to_owned();
+                    errors.push(Finding::error(
+                        json_path_from_serde(&path),
+                        describe_decode_error(&error.inner().to_string(), &field),
+                    ));
+                }
             }
         }
         if let Some(decoded) = &request {
@@ -337,10 +382,9 @@ impl Checker {
                 Kind::Type { kind } => (
                     true,
                     format!(
-                        "expected {}, found {} {}{}",
+                        "expected {}, found {}{}",
                         describe_type_kind(kind),
-                        json_type_article(instance),
-                        shorten_value(instance),
+                        describe_found(instance),
                         field_hint(&field, instance)
                     ),
                 ),
@@ -350,6 +394,16 @@ impl Checker {
                         "{} is not allowed here{}",
                         shorten_value(instance),
                         field_hint(&field, instance)
+                    ),
+                ),
+                // The schemas bound every int32/int64 field; say it as decoding would.
+                Kind::Minimum { limit } | Kind::Maximum { limit } => (
+                    false,
+                    format!(
+                        "{} is out of range; expected {}{}",
+                        shorten_value(instance),
+                        integer_range(limit),
+                        field_hint(&field, &Value::Null)
                     ),
                 ),
                 _ => (
@@ -437,6 +491,59 @@ fn article(type_name: &str) -> String {
     }
 }
 
+/// `a string "x"`, `an integer 5`, or just `null` (not "null null").
+fn describe_found(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        other => format!("{} {}", json_type_article(other), shorten_value(other)),
+    }
+}
+
+/// The range of the integer type whose bound `limit` is, in words.
+fn integer_range(limit: &Value) -> String {
+    let limit = limit.as_i64();
+    if limit == Some(i64::from(i32::MIN)) || limit == Some(i64::from(i32::MAX)) {
+        "a whole number from -2147483648 to 2147483647".to_owned()
+    } else if limit == Some(i64::MIN) || limit == Some(i64::MAX) {
+        "a whole number from -9223372036854775808 to 9223372036854775807".to_owned()
+    } else {
+        match limit {
+            Some(limit) => format!("a whole number within {limit}"),
+            None => "a whole number in range".to_owned(),
+        }
+    }
+}
+
+/// A strict decoding error in the words the schema errors use. serde says
+/// ``invalid type: floating point `2.0`, expected i64``: a whole number written with a decimal
+/// point or exponent, which the schema accepts as an integer but the API's types do not, or
+/// ``invalid value: integer `3000000000`, expected i32``: beyond the field's range.
+fn describe_decode_error(message: &str, field: &str) -> String {
+    let quoted = |text: &str| text.split('`').nth(1).map(str::to_owned);
+    let expected = message.rsplit(", expected ").next().unwrap_or_default();
+    let range = match expected {
+        "i32" => "a whole number from -2147483648 to 2147483647",
+        "i64" => "a whole number from -9223372036854775808 to 9223372036854775807",
+        "u32" => "a whole number from 0 to 4294967295",
+        "u64" => "a whole number from 0 to 18446744073709551615",
+        _ => "a whole number",
+    };
+    let hint = field_hint(field, &Value::Null);
+    if message.starts_with("invalid type: floating point")
+        && let Some(number) = quoted(message)
+    {
+        return format!(
+            "expected an integer, found a number {number}; write {range} without a decimal point or exponent{hint}"
+        );
+    }
+    if message.starts_with("invalid value: integer")
+        && let Some(number) = quoted(message)
+    {
+        return format!("{number} is out of range; expected {range}{hint}");
+    }
+    message.to_owned()
+}
+
 fn json_type_article(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -463,6 +570,89 @@ fn describe_json_error(error: &serde_json::Error) -> String {
         "not valid JSON"
     };
     format!("{kind}: {message} (column {})", error.column())
+}
+
+/// The JSON path and key of the first key that appears twice in one object, at any depth;
+/// `None` if there is none (or the bytes are not JSON, which the caller reports).
+/// `serde_json::Value` keeps the last of two equal keys silently, so the bytes are read again
+/// with a visitor that sees every key.
+fn duplicate_key(bytes: &[u8]) -> Option<(String, String)> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::cell::RefCell;
+
+    struct Walk<'a> {
+        path: String,
+        found: &'a RefCell<Option<(String, String)>>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut keys = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let path = format!("{}.{key}", self.path);
+                if self.found.borrow().is_none() && keys.contains(&key) {
+                    *self.found.borrow_mut() = Some((path.clone(), key.clone()));
+                }
+                map.next_value_seed(Walk {
+                    path,
+                    found: self.found,
+                })?;
+                keys.insert(key);
+            }
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut index = 0;
+            while seq
+                .next_element_seed(Walk {
+                    path: format!("{}[{index}]", self.path),
+                    found: self.found,
+                })?
+                .is_some()
+            {
+                index += 1;
+            }
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    }
+
+    let found = RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let walk = Walk {
+        path: "$".to_owned(),
+        found: &found,
+    };
+    walk.deserialize(&mut deserializer).ok()?;
+    found.into_inner()
 }
 
 /// `/interview_assessments/0/conclusion` → `$.interview_assessments[0].conclusion`.
@@ -542,7 +732,7 @@ pub fn warnings(record: &Value) -> Vec<Finding> {
         found.push(Finding::warning(
             "$.end_time",
             format!(
-                "is before begin_time ({} < {})",
+                "is before begin_time: end_time {end} ({}) < begin_time {begin} ({}), in milliseconds",
                 utc_string(end),
                 utc_string(begin)
             ),
@@ -801,7 +991,7 @@ mod tests {
             vec![
                 "warning: $.begin_time: 1618500278 looks like seconds, but the API takes milliseconds: as milliseconds it is 1970-01-19T17:35:00Z, as seconds 2021-04-15T15:24:38Z (multiply by 1000)",
                 "warning: $.end_time: 1618496678 looks like seconds, but the API takes milliseconds: as milliseconds it is 1970-01-19T17:34:56Z, as seconds 2021-04-15T14:24:38Z (multiply by 1000)",
-                "warning: $.end_time: is before begin_time (1970-01-19T17:34:56Z < 1970-01-19T17:35:00Z)",
+                "warning: $.end_time: is before begin_time: end_time 1618496678 (1970-01-19T17:34:56Z) < begin_time 1618500278 (1970-01-19T17:35:00Z), in milliseconds",
             ]
         );
         let micro = warnings(&json!({"begin_time": 1_618_500_278_638_000_i64}));
@@ -863,5 +1053,106 @@ mod tests {
         assert!(valid.derived);
         assert_eq!(valid.external_id, Some(derive_external_id(&record)));
         assert_eq!(valid.request.external_id, valid.external_id);
+    }
+
+    #[test]
+    fn a_key_given_twice_is_ambiguous_at_any_depth() {
+        let cases: [(&[u8], &str); 3] = [
+            (
+                br#"{"external_id":"a","external_application_id":"1","external_id":"b"}"#,
+                "error: $.external_id: the key \"external_id\" appears twice",
+            ),
+            (
+                br#"{"external_id":"a","external_application_id":"1","interview_assessments":[{"conclusion":1},{"conclusion":1,"conclusion":2}]}"#,
+                "error: $.interview_assessments[1].conclusion: the key \"conclusion\" appears twice",
+            ),
+            (
+                br#"{"external_id":"a","external_application_id":"1","interview_assessments":[{"assessment_dimension_list":[{"title":"x","title":"y"}]}]}"#,
+                "error: $.interview_assessments[0].assessment_dimension_list[0].title: the key \"title\" appears twice",
+            ),
+        ];
+        for (bytes, expected) in cases {
+            let outcome = checker().check_bytes(bytes, None);
+            assert!(outcome.valid.is_none());
+            let found = messages(&outcome);
+            assert!(found[0].starts_with(expected), "{found:?}");
+        }
+        // The same key in two different objects is fine.
+        let outcome = checker().check_bytes(
+            br#"{"external_id":"a","external_application_id":"1","interview_assessments":[{"conclusion":1},{"conclusion":2}]}"#,
+            None,
+        );
+        assert!(outcome.valid.is_some(), "{:?}", outcome.findings);
+    }
+
+    #[test]
+    fn type_errors_read_the_same_whatever_found_them() {
+        let outcome = checker().check_value(&json!({
+            "external_application_id": null,
+            "participate_status": 2.0,
+        }));
+        let found = messages(&outcome);
+        assert_eq!(
+            found,
+            vec!["error: $.external_application_id: expected a string, found null"],
+        );
+        // Whole numbers with a decimal point pass the schema but not strict decoding; the
+        // message must not be serde's own.
+        for (record, expected) in [
+            (
+                json!({"external_application_id": "1", "participate_status": 2.0}),
+                "error: $.participate_status: expected an integer, found a number 2.0; write a whole number without a decimal point or exponent; expected 1 (not_participated)",
+            ),
+            (
+                json!({"external_application_id": "1", "begin_time": 1_618_500_278_638.0}),
+                "error: $.begin_time: expected an integer, found a number 1618500278638.0; write a whole number from",
+            ),
+            (
+                json!({"external_application_id": "1", "interview_assessments": [{"assessment_dimension_list": [{"assessment_type": 1, "score": 3_000_000_000_i64}]}]}),
+                "error: $.interview_assessments[0].assessment_dimension_list[0].score: 3000000000 is out of range; expected a whole number from -2147483648 to 2147483647",
+            ),
+        ] {
+            let found = messages(&checker().check_value(&record));
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert!(found[0].starts_with(expected), "{found:?}");
+            assert!(!found[0].contains("invalid type"), "{found:?}");
+        }
+    }
+
+    #[test]
+    fn reversed_times_within_one_second_show_their_milliseconds() {
+        let found = warnings(&json!({"begin_time": -1, "end_time": -1000}));
+        let found: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert!(
+            found.contains(
+                &"warning: $.end_time: is before begin_time: end_time -1000 (1969-12-31T23:59:59Z) < begin_time -1 (1969-12-31T23:59:59Z), in milliseconds".to_owned()
+            ),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_request_over_the_apis_body_limit_is_an_error_whatever_the_record_limit() {
+        let deriving = Checker::new(CheckOptions {
+            max_record_bytes: TARGET_MAX_BODY_BYTES,
+            derive_external_ids: true,
+            strict: false,
+        })
+        .unwrap();
+        // Just under the limit as written; the derived external_id takes it over.
+        let head = r#"{"external_application_id":""#;
+        let filler = "x".repeat(TARGET_MAX_BODY_BYTES - head.len() - 2 - 10);
+        let record = format!("{head}{filler}\"}}");
+        assert!(record.len() <= TARGET_MAX_BODY_BYTES);
+        let outcome = deriving.check_bytes(record.as_bytes(), None);
+        assert!(outcome.valid.is_none());
+        let found = messages(&outcome);
+        assert!(
+            found[0].starts_with("error: $: the request would be 1048")
+                && found[0].ends_with(
+                    "over the API's limit of 1048576 bytes (1 MiB), so it cannot be sent"
+                ),
+            "{found:?}"
+        );
     }
 }

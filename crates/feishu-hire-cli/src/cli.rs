@@ -11,12 +11,15 @@ use feishu_hire_sandbox::{SandboxArgs, SandboxConfig};
 use feishu_hire_types::{CREATE_EXTERNAL_INTERVIEW, HOST_FEISHU, HOST_LARK};
 use serde::Serialize;
 
-use crate::check::{CheckOptions, Checker, DEFAULT_MAX_RECORD_BYTES};
+use crate::check::{CheckOptions, Checker, DEFAULT_MAX_RECORD_BYTES, TARGET_MAX_BODY_BYTES};
 use crate::console::{Console, ProgressMode};
 use crate::exit;
-use crate::import::{ImportConfig, Interrupts, JournalLocation, Target, import};
+use crate::import::{ImportConfig, Interrupts, JournalLocation, Preflight, Target, import};
 use crate::input::InputFormat;
 use crate::scan::scan;
+
+/// What the journal calls the in-process sandbox (`import --sandbox`) instead of its URL.
+pub const SANDBOX_IDENTITY: &str = "sandbox";
 
 /// Import interview records from another hiring system into Feishu (Lark) Hire.
 ///
@@ -60,8 +63,9 @@ pub struct InputArgs {
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     pub format: InputFormat,
 
-    /// Largest record accepted, in bytes; larger ones are reported and not sent.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_RECORD_BYTES)]
+    /// Largest record accepted, in bytes; larger ones are reported and not sent. At most
+    /// 1 MiB (1048576), the largest request body the API takes.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_RECORD_BYTES, value_parser = parse_max_record_bytes)]
     pub max_record_bytes: usize,
 
     /// Give a record without `external_id` a stable one derived from its content:
@@ -112,8 +116,8 @@ pub struct ImportArgs {
     #[arg(long, value_name = "PER_SECOND|off", value_parser = parse_rate)]
     pub rate: Option<Rate>,
 
-    /// Seconds before a request times out.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    /// Seconds before a request times out (at least 1).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
 
     /// Attempts per record, the first included; the client retries only what is safe.
@@ -197,6 +201,18 @@ fn parse_rate(text: &str) -> Result<Rate, String> {
             )),
             Ok(rate) => Ok(Rate::PerSecond(rate)),
         },
+    }
+}
+
+/// `--max-record-bytes`: from 1 up to the API's body limit, so that `validate` never accepts
+/// what `import` could not send.
+fn parse_max_record_bytes(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(bytes) if (1..=TARGET_MAX_BODY_BYTES).contains(&bytes) => Ok(bytes),
+        Ok(_) => Err(format!(
+            "must be from 1 to {TARGET_MAX_BODY_BYTES}: the API takes request bodies up to {TARGET_MAX_BODY_BYTES} bytes, so a larger record could not be sent"
+        )),
+        Err(_) => Err(format!("`{text}` is not a number of bytes")),
     }
 }
 
@@ -288,6 +304,12 @@ async fn run_validate(args: ValidateArgs) -> i32 {
         }
     };
     let source = args.input.file.display().to_string();
+    if args.input.file.as_os_str() != "-"
+        && let Some(problem) = crate::scan::not_a_readable_file(&args.input.file)
+    {
+        eprintln!("error: cannot read the input {source}: {problem}");
+        return exit::REFUSED;
+    }
     let input = args.input.clone();
     let result = tokio::task::spawn_blocking(move || {
         // Standard input is read twice (duplicates), so it is copied first.
@@ -317,7 +339,11 @@ async fn run_validate(args: ValidateArgs) -> i32 {
             return exit::REFUSED;
         }
     };
-    let exit_code = if report.rejected() > 0 || report.broken.is_some() {
+    let empty = report.records == 0 && report.broken.is_none();
+    if empty {
+        eprintln!("warning: {}", crate::scan::no_records_message(&source));
+    }
+    let exit_code = if report.rejected() > 0 || report.broken.is_some() || empty {
         exit::INCOMPLETE
     } else {
         exit::SUCCESS
@@ -366,12 +392,15 @@ async fn run_import(args: ImportArgs, interrupts: Interrupts) -> i32 {
             Ok(started) => {
                 let base_url = started.base_url();
                 sandbox = Some(started);
+                // Its port changes every run; the journal knows it as "sandbox", so that
+                // `--sandbox --journal X` can be resumed.
                 build_target(
                     &args,
                     &base_url,
                     format!("the in-process sandbox at {base_url} (nothing is sent to Feishu)"),
                     Some(("sandbox", "sandbox")),
                 )
+                .map(|target| target.identity(SANDBOX_IDENTITY))
             }
             Err(error) => Err(format!("cannot start the sandbox: {error}")),
         }
@@ -435,7 +464,12 @@ async fn run_import(args: ImportArgs, interrupts: Interrupts) -> i32 {
             summary.exit_code
         }
         Err(refusal) => {
-            eprintln!("error: {refusal}");
+            let severity = if refusal.exit_code == exit::INCOMPLETE {
+                "warning"
+            } else {
+                "error"
+            };
+            eprintln!("{severity}: {refusal}");
             refusal.exit_code
         }
     }
@@ -456,9 +490,10 @@ fn build_target(
                 .map_or(10, |limit| limit.requests / limit.per_seconds.max(1)),
         ),
     };
+    let timeout = Duration::from_secs(args.timeout);
     let mut builder = Client::builder()
         .base_url(base_url)
-        .timeout(Duration::from_secs(args.timeout.max(1)))
+        .timeout(timeout)
         .retry_policy(RetryPolicy::new().max_attempts(args.max_attempts));
     builder = match rate {
         Rate::PerSecond(rate) => builder.rate_limit_per_second(rate),
@@ -488,8 +523,33 @@ fn build_target(
     let client = builder
         .build()
         .map_err(|error| format!("cannot set up the client for {description}: {error}"))?;
-    Ok(Target {
-        client,
-        description,
-    })
+    let app = match (sandbox_credentials, &args.tenant_access_token) {
+        (Some(app), _) => Some(app),
+        (None, Some(_)) => None,
+        (None, None) => args.app_id.as_deref().zip(args.app_secret.as_deref()),
+    };
+    let mut target = Target::new(client, description);
+    if let Some((id, secret)) = app {
+        // The token fetch before sending gets no retry after a timeout (its whole budget is one
+        // timeout), so that a target that never answers stops the run in about that long.
+        let preflight = Client::builder()
+            .base_url(base_url)
+            .timeout(timeout)
+            .retry_policy(
+                RetryPolicy::new()
+                    .max_attempts(args.max_attempts)
+                    .total_deadline(timeout),
+            )
+            .no_rate_limit()
+            .app_credentials(id, secret)
+            .build()
+            .map_err(|error| {
+                format!(
+                    "cannot set up the client for {}: {error}",
+                    target.description
+                )
+            })?;
+        target = target.with_preflight(Preflight::new(preflight, id, secret));
+    }
+    Ok(target)
 }

@@ -6,8 +6,8 @@
 //!    printed with line and JSON path; records sharing an `external_id` are found; the input's
 //!    SHA-256 is computed. Refuse to start (exit 2) if the input is broken, if a valid record
 //!    has no `external_id` (unless `--derive-external-id` or `--allow-unsafe-retries`), if the
-//!    journal belongs to another input, target or options, or if the journal or failures file
-//!    would be the input itself. Ctrl-C during the check stops at once, nothing sent (exit 130).
+//!    journal belongs to another input, target or options, or if two of input, journal,
+//!    failures file and report are one file. Ctrl-C during the check stops at once, nothing sent (exit 130).
 //! 3. **Send** the valid records the journal does not confirm, reading the input again through
 //!    the handle the check read (so a file replaced meanwhile is not read) and stopping (exit 3)
 //!    if its bytes no longer hash the same, `--concurrency` at a time,
@@ -31,7 +31,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use feishu_hire_client::{Client, CreateOutcome, Delivery, Error as ClientError};
-use feishu_hire_types::{CREATE_EXTERNAL_INTERVIEW, CreateExternalInterviewRequest, ErrorCategory};
+use feishu_hire_types::{
+    CREATE_EXTERNAL_INTERVIEW, CreateExternalInterviewRequest, ErrorCategory, Idempotency,
+};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -104,11 +106,110 @@ impl ImportConfig {
 
 /// Where records go.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Target {
     /// The client, configured for the target.
     pub client: Client,
     /// The target in words, e.g. `Feishu (https://open.feishu.cn), app cli_…`.
     pub description: String,
+    /// What the journal ties its records to: the base URL, or `sandbox` for the in-process
+    /// sandbox, whose port changes from run to run although it is the same kind of target.
+    pub identity: String,
+    /// A client that fetches one token before anything is sent and does not try again after
+    /// a timeout, so that an unreachable target or refused credentials stop the run within
+    /// about one timeout, with every record "not sent". `None` skips the check (a fixed
+    /// tenant token has nothing to fetch).
+    pub preflight: Option<Preflight>,
+}
+
+/// The token fetch made before sending: a client and the app credentials to fetch with.
+#[derive(Clone)]
+pub struct Preflight {
+    client: Client,
+    app_id: String,
+    app_secret: String,
+}
+
+impl Preflight {
+    /// Fetches a token for `app_id` through `client` (which should not retry after a timeout).
+    pub fn new(client: Client, app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
+        Self {
+            client,
+            app_id: app_id.into(),
+            app_secret: app_secret.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Preflight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Preflight")
+            .field("client", &self.client)
+            .field("app_id", &self.app_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    /// A target reached through `client`, journaled under its base URL, without a preflight.
+    pub fn new(client: Client, description: impl Into<String>) -> Self {
+        Self {
+            identity: client.base_url().to_owned(),
+            client,
+            description: description.into(),
+            preflight: None,
+        }
+    }
+
+    /// Journals records under `identity` instead of the base URL.
+    #[must_use]
+    pub fn identity(mut self, identity: impl Into<String>) -> Self {
+        self.identity = identity.into();
+        self
+    }
+
+    /// Fetches a token before sending (see [`Target::preflight`]).
+    #[must_use]
+    pub fn with_preflight(mut self, preflight: Preflight) -> Self {
+        self.preflight = Some(preflight);
+        self
+    }
+}
+
+/// Fetches one token through the target's preflight client; the reason to stop if none came.
+async fn preflight(target: &Target) -> Result<(), String> {
+    let Some(preflight) = &target.preflight else {
+        return Ok(());
+    };
+    let request =
+        feishu_hire_types::TenantAccessTokenRequest::new(&preflight.app_id, &preflight.app_secret);
+    match preflight.client.send(&request).await {
+        Ok(_) => Ok(()),
+        Err(error) => Err(format!(
+            "no access token could be had from {}, so nothing was sent: {error}{}",
+            target.client.base_url(),
+            base_url_hint(target.client.base_url(), &error)
+        )),
+    }
+}
+
+/// A hint when an answer suggests the base URL is wrong: something answered, but not with
+/// Feishu's JSON (a web page, a 404). The commonest cause is a base URL with a path
+/// (`https://open.feishu.cn/open-apis`), to which the API's paths are appended.
+pub fn base_url_hint(base_url: &str, error: &ClientError) -> String {
+    let answered_without_code = error.delivery() == Delivery::Answered && error.code().is_none();
+    if !answered_without_code && error.status() != Some(404) {
+        return String::new();
+    }
+    let (scheme, rest) = base_url.split_once("://").unwrap_or(("https", base_url));
+    match rest.split_once('/') {
+        Some((host, path)) if !path.trim_matches('/').is_empty() => format!(
+            ". Check the base URL: {base_url} has the path /{path}, but it must be the host only (the API's paths are added to it), e.g. --base-url {scheme}://{host}"
+        ),
+        _ => format!(
+            ". Check the base URL: {base_url} did not answer like Feishu's API; it must be the API's host only, e.g. https://open.feishu.cn"
+        ),
+    }
 }
 
 /// Why an import did not start; nothing was sent.
@@ -118,7 +219,8 @@ pub struct Target {
 pub struct Refusal {
     /// What is wrong and what to do.
     pub message: String,
-    /// The exit code: [`exit::REFUSED`], or [`exit::INTERRUPTED`] for a Ctrl-C before sending.
+    /// The exit code: [`exit::REFUSED`], [`exit::INTERRUPTED`] for a Ctrl-C before sending, or
+    /// [`exit::INCOMPLETE`] for an input without records (a warning, not an error).
     pub exit_code: i32,
 }
 
@@ -179,9 +281,9 @@ async fn open_input(input: &Path, interrupts: &mut Interrupts) -> Result<InputFi
                 input.display()
             ))
         };
-        if !input.is_file() {
+        if let Some(problem) = crate::scan::not_a_readable_file(input) {
             return Err(Refusal::new(format!(
-                "cannot read the input {}: no such file",
+                "cannot read the input {}: {problem}",
                 input.display()
             )));
         }
@@ -229,12 +331,70 @@ async fn interrupted(interrupts: &mut Interrupts) {
     }
 }
 
-/// Whether two paths name the same file (compared canonicalized when both exist).
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
+/// Where `path` leads once links and `.`/`..` are resolved, also for a file that does not
+/// exist yet (its directory is resolved and its name appended), so that two spellings of one
+/// file compare equal before either is written.
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(real) = path.canonicalize() {
+        return real;
     }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(parent), Some(name)) => resolved(parent).join(name),
+        _ => absolute,
+    }
+}
+
+/// Whether two paths name the same file (see [`resolved`]).
+fn same_file(a: &Path, b: &Path) -> bool {
+    resolved(a) == resolved(b)
+}
+
+/// Refuses outputs that are the input or one another: each would overwrite the other (a
+/// failures file written over the journal makes the next run send everything again).
+fn refuse_shared_paths(files: &[(&str, &Path)]) -> Result<(), Refusal> {
+    for (index, (what, path)) in files.iter().enumerate() {
+        for (other, other_path) in &files[..index] {
+            if same_file(path, other_path) {
+                let detail = if *other == "input" {
+                    "it would be overwritten".to_owned()
+                } else {
+                    format!("one would overwrite the other; pass another path for the {what}")
+                };
+                let shown = if path == other_path {
+                    path.display().to_string()
+                } else {
+                    format!("{} ({})", path.display(), other_path.display())
+                };
+                let is = if *other == "input" {
+                    "is the input itself".to_owned()
+                } else {
+                    format!("is the same file as the {other}")
+                };
+                return Err(Refusal::new(format!(
+                    "the {what} {shown} {is}, so nothing was sent ({detail}). Pass another path"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an output whose directory does not exist, before anything is written, rather
+/// than failing at the first failure halfway through the check.
+fn refuse_missing_directory(what: &str, path: &Path) -> Result<(), Refusal> {
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if directory.is_dir() {
+        return Ok(());
+    }
+    Err(Refusal::new(format!(
+        "cannot write the {what} {}: the directory {} does not exist, so nothing was sent. Create it or pass another path",
+        path.display(),
+        directory.display()
+    )))
 }
 
 /// `dir/name.jsonl` → (`dir`, `name`); for stdin, the current directory and `stdin-<hash>`.
@@ -299,19 +459,18 @@ pub async fn import(
         .clone()
         .unwrap_or_else(|| dir.join(format!("{stem}.failures.jsonl")));
     let failures = FailuresWriter::new(failures_path);
+    let mut files = Vec::with_capacity(4);
     if input.stdin_digest.is_none() {
-        for (what, path) in [
-            ("journal", journal_path.as_path()),
-            ("failures file", failures.records_path()),
-            ("failures report", failures.report_path()),
-        ] {
-            if same_file(path, &input.path) {
-                return Err(Refusal::new(format!(
-                    "the {what} {} is the input itself, so nothing was sent (it would be overwritten). Pass another path",
-                    path.display()
-                )));
-            }
-        }
+        files.push(("input", input.path.as_path()));
+    }
+    files.extend([
+        ("journal", journal_path.as_path()),
+        ("failures file", failures.records_path()),
+        ("failures report", failures.report_path()),
+    ]);
+    refuse_shared_paths(&files)?;
+    for (what, path) in &files[usize::from(input.stdin_digest.is_none())..] {
+        refuse_missing_directory(what, path)?;
     }
     let journal_existed = journal_path.exists();
     let mut journal = Journal::open(&journal_path)?;
@@ -379,11 +538,11 @@ pub async fn import(
     let report = match report {
         Ok(report) => report,
         Err(error) => {
-            return Err(refuse(
-                journal,
-                &failures,
-                format!("cannot read the input {source}: {error}"),
-            ));
+            let message = match crate::scan::FailuresWriteError::of(&error) {
+                Some(write_error) => format!("{write_error}, so nothing was sent"),
+                None => format!("cannot read the input {source}: {error}"),
+            };
+            return Err(refuse(journal, &failures, message));
         }
     };
     console.line(format!(
@@ -394,6 +553,12 @@ pub async fn import(
         report.duplicates,
         report.warnings
     ));
+    if report.records == 0 && report.broken.is_none() {
+        let message = crate::scan::no_records_message(&source);
+        let mut refusal = refuse(journal, &failures, message);
+        refusal.exit_code = exit::INCOMPLETE;
+        return Err(refusal);
+    }
     if let Some(broken) = &report.broken {
         return Err(refuse(
             journal,
@@ -426,7 +591,7 @@ pub async fn import(
         input: source.clone(),
         input_sha256: report.digest.sha256.clone(),
         input_bytes: report.digest.bytes,
-        target: base_url.clone(),
+        target: target.identity.clone(),
         created_at_ms: now_ms(),
         options: Some(JournalOptions {
             derive_external_id: config.check.derive_external_ids,
@@ -466,7 +631,18 @@ pub async fn import(
     }
 
     let mut run = Run::new(report, confirmed_earlier, to_send.len());
+    run.base_url.clone_from(&base_url);
     let writer = journal.into_writer();
+    if !to_send.is_empty() {
+        // One token before any record: an unreachable target or refused credentials stop the
+        // run here, within about one timeout, with every record "not sent".
+        tokio::select! {
+            checked = preflight(target) => if let Err(reason) = checked {
+                run.abort(reason);
+            },
+            () = interrupted(&mut interrupts) => run.ending = Ending::Interrupted,
+        }
+    }
     let sending_started = Instant::now();
     run.send(
         config,
@@ -539,12 +715,12 @@ fn exit_code(ending: Ending, problems: u64, not_sent: u64) -> i32 {
 }
 
 fn warn_if_window_passed(journal: &Journal, left: u64, console: &Console) {
-    let (Some(header), Some(idempotency)) =
+    let (Some(header), Idempotency::ByKey { window_hours, .. }) =
         (journal.header(), CREATE_EXTERNAL_INTERVIEW.idempotency)
     else {
         return;
     };
-    let window_ms = i64::from(idempotency.window_hours) * 3_600_000;
+    let window_ms = i64::from(window_hours) * 3_600_000;
     let age_ms = now_ms() - header.created_at_ms;
     if left > 0 && age_ms > window_ms {
         console.line(format!(
@@ -553,7 +729,7 @@ fn warn_if_window_passed(journal: &Journal, left: u64, console: &Console) {
              is no longer protected by its external_id and may be created twice. Records the journal confirms are still skipped; \
              check the target for the ones listed as failed with \"may have been created\" before going on",
             age_ms as f64 / 3_600_000.0,
-            idempotency.window_hours
+            window_hours
         ));
     }
 }
@@ -571,6 +747,8 @@ struct Run {
     /// Request tasks that panicked: their records count as not sent.
     panicked: u64,
     unanswered_in_a_row: u32,
+    /// The target's base URL, for hints when answers suggest it is wrong.
+    base_url: String,
     ending: Ending,
     abort_reason: Option<String>,
     failures_written: Option<(PathBuf, PathBuf)>,
@@ -589,6 +767,7 @@ impl Run {
             failed_maybe_created_without_id: 0,
             panicked: 0,
             unanswered_in_a_row: 0,
+            base_url: String::new(),
             ending: Ending::Finished,
             abort_reason: None,
             failures_written: None,
@@ -775,11 +954,19 @@ impl Run {
                     }
                 }
             }
+            Err(error) if error.is_token_error() && !error.may_have_been_created() => {
+                // Never sent: no token could be had for it. The run stops (every record
+                // would need a token); the record counts as not sent and the next run sends
+                // it. Nothing to journal or to fix in the failures file.
+                self.check_fatal(&error);
+                return;
+            }
             Err(error) => {
                 self.failed += 1;
                 let maybe = error.may_have_been_created();
                 self.failed_maybe_created += u64::from(maybe);
                 let mut reason = error.to_string();
+                reason.push_str(&base_url_hint(&self.base_url, &error));
                 if maybe && job.external_id.is_some() {
                     reason.push_str(" (may have been created; re-sending within 24 h is safe with an external_id)");
                 } else if maybe {
@@ -818,7 +1005,10 @@ impl Run {
     /// Stops the run on errors that every further record would hit too.
     fn check_fatal(&mut self, error: &ClientError) {
         if error.is_token_error() {
-            self.abort(format!("no access token could be had: {error}"));
+            self.abort(format!(
+                "no access token could be had: {error}{}",
+                base_url_hint(&self.base_url, error)
+            ));
             return;
         }
         match error.category() {
@@ -982,5 +1172,18 @@ mod tests {
         std::fs::write(&file, "{}\n").unwrap();
         assert!(same_file(&file, &dir.path().join(".").join("in.jsonl")));
         assert!(!same_file(&file, &dir.path().join("in.jsonl.journal")));
+        // Files not written yet compare by their resolved directory.
+        let missing = dir.path().join("out.jsonl");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        assert!(same_file(&missing, &dir.path().join("sub/../out.jsonl")));
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(dir.path(), &link).unwrap();
+            assert!(same_file(&missing, &link.join("out.jsonl")));
+            let file_link = dir.path().join("in.link");
+            std::os::unix::fs::symlink(&file, &file_link).unwrap();
+            assert!(same_file(&file, &file_link));
+        }
     }
 }

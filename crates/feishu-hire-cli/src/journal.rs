@@ -18,7 +18,7 @@
 //! ```
 //!
 //! - The **header** (first line) ties the journal to one input by its SHA-256 and size, to
-//!   one target (base URL), and to the options that decide which records are sent under which
+//!   one target (base URL, or `sandbox` for `--sandbox`), and to the options that decide which records are sent under which
 //!   `external_id` (`options`: `--derive-external-id`, `--strict`, `--max-record-bytes`). A
 //!   run whose input, target or options differ is refused.
 //! - A **run** line is appended at the start of each run.
@@ -77,7 +77,8 @@ pub struct JournalHeader {
     pub input_sha256: String,
     /// The input's size in bytes.
     pub input_bytes: u64,
-    /// Base URL of the target the records were sent to.
+    /// Base URL of the target the records were sent to, or `sandbox` for the in-process
+    /// sandbox of `import --sandbox` (its port changes from run to run).
     pub target: String,
     /// When the first run started, in milliseconds since 1970.
     pub created_at_ms: i64,

@@ -1,17 +1,13 @@
 //! The `feishu-hire` binary: parses the command line and runs it (see the library docs).
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use feishu_hire_cli::cli::{Cli, Command, run};
 
 fn main() {
     let cli = Cli::parse();
-    // Logs only when asked (RUST_LOG), on stderr, so they never mix with the summary.
-    if std::env::var_os("RUST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_writer(std::io::stderr)
-            .try_init();
-    }
+    init_logs(&cli.command);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,4 +31,21 @@ fn main() {
     // Don't wait for blocking tasks (e.g. a read of stdin) that are no longer needed.
     runtime.shutdown_background();
     std::process::exit(code);
+}
+
+/// Logs go to stderr, so they never mix with the summary or the sandbox's URL on stdout, and
+/// are coloured only on a terminal (a log file must not fill with escape codes). `import` and
+/// `validate` log only when asked (`RUST_LOG`), since their messages are their output;
+/// `sandbox` logs one line per request at the default level, like `feishu-hire-sandbox`.
+fn init_logs(command: &Command) {
+    let filter = match (std::env::var_os("RUST_LOG"), command) {
+        (Some(_), _) => tracing_subscriber::EnvFilter::from_default_env(),
+        (None, Command::Sandbox(_)) => tracing_subscriber::EnvFilter::new("info"),
+        (None, _) => return,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }

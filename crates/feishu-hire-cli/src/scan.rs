@@ -55,6 +55,62 @@ impl ScanReport {
     }
 }
 
+/// The failures file could not be written during the check: an output problem, not the
+/// input's. Travels inside an [`io::Error`]; [`FailuresWriteError::of`] finds it.
+#[derive(Debug)]
+pub struct FailuresWriteError {
+    path: std::path::PathBuf,
+    source: io::Error,
+}
+
+impl FailuresWriteError {
+    fn wrap(path: &Path, source: io::Error) -> io::Error {
+        io::Error::other(Self {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// The write error inside `error`, if it is one.
+    pub fn of(error: &io::Error) -> Option<&Self> {
+        error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<Self>())
+    }
+}
+
+impl std::fmt::Display for FailuresWriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot write the failures file {}: {}",
+            self.path.display(),
+            self.source
+        )
+    }
+}
+
+impl std::error::Error for FailuresWriteError {}
+
+/// What `validate` and `import` say about an input without records (empty, blank space only,
+/// or `[]`).
+pub fn no_records_message(source: &str) -> String {
+    format!(
+        "{source} has no records (it is empty or holds only blank space); nothing to check or send. Is it the right file?"
+    )
+}
+
+/// Why `path` cannot be read as an input file, if it cannot: missing, a directory, or not a
+/// regular file. `None` when it is a file (reading it may still fail, with its own error).
+pub fn not_a_readable_file(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Some("no such file".to_owned()),
+        Err(error) => Some(error.to_string()),
+        Ok(meta) if meta.is_dir() => Some("it is a directory, not a file".to_owned()),
+        Ok(_) => None,
+    }
+}
+
 /// Prints a finding as `FILE:LINE: severity: PATH: MESSAGE`.
 pub fn print_finding(console: &Console, source: &str, line: u64, finding: &Finding) {
     console.line(format!("{source}:{line}: {finding}"));
@@ -143,7 +199,9 @@ pub fn scan_file(
             None => {
                 report.invalid += 1;
                 if let Some(failures) = failures.as_deref_mut() {
-                    failures.add(kept_bytes(&record), invalid_report(&record, &outcome))?;
+                    failures
+                        .add(kept_bytes(&record), invalid_report(&record, &outcome))
+                        .map_err(|e| FailuresWriteError::wrap(failures.records_path(), e))?;
                 }
             }
         }
@@ -253,19 +311,23 @@ fn find_duplicates(
             },
         );
         if let Some(failures) = failures.as_deref_mut() {
-            failures.add(
-                Some(&record.bytes),
-                FailureReport {
-                    failures_line: None,
-                    input_line: record.line,
-                    record: record.ordinal,
-                    external_id: Some(id),
-                    kind: FailureKind::Duplicate,
-                    reason: format!("{message}; give it its own external_id before importing it"),
-                    code: None,
-                    log_id: None,
-                },
-            )?;
+            failures
+                .add(
+                    Some(&record.bytes),
+                    FailureReport {
+                        failures_line: None,
+                        input_line: record.line,
+                        record: record.ordinal,
+                        external_id: Some(id),
+                        kind: FailureKind::Duplicate,
+                        reason: format!(
+                            "{message}; give it its own external_id before importing it"
+                        ),
+                        code: None,
+                        log_id: None,
+                    },
+                )
+                .map_err(|e| FailuresWriteError::wrap(failures.records_path(), e))?;
         }
     }
     Ok(())

@@ -360,3 +360,296 @@ fn validate_reports_every_mistake_in_bad_jsonl() {
     );
     insta::assert_snapshot!(report);
 }
+
+/// A server on 127.0.0.1 that accepts connections and never answers; its base URL.
+async fn silent_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+    format!("http://{address}")
+}
+
+/// A base URL on 127.0.0.1 where nothing listens.
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{address}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_target_stops_the_run_within_about_one_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), 30, 25);
+    for (run, base_url) in [silent_server().await, closed_port()].iter().enumerate() {
+        let started = Instant::now();
+        let output = feishu_hire()
+            .arg("import")
+            .arg(&input)
+            .arg("--journal")
+            .arg(dir.path().join(format!("{run}.journal")))
+            .args(["--base-url", base_url, "--app-id", "a", "--app-secret", "b"])
+            .args(["--timeout", "1", "--progress", "off", "--json"])
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+        assert!(took < Duration::from_secs(5), "{base_url}: {took:?}");
+        let summary = summary(&output);
+        assert_eq!(summary["not_sent"], 30, "{summary}");
+        assert_eq!(summary["failed"], 0, "{summary}");
+        assert!(
+            summary["abort_reason"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("no access token could be had from {base_url}")),
+            "{summary}"
+        );
+    }
+}
+
+#[test]
+fn a_sandbox_import_with_a_journal_can_be_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), 5, 26);
+    let journal = dir.path().join("sandbox.journal");
+    let run = || {
+        feishu_hire()
+            .arg("import")
+            .arg(&input)
+            .arg("--sandbox")
+            .arg("--journal")
+            .arg(&journal)
+            .args(["--progress", "off", "--json"])
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    // The second run's sandbox listens on another port; the journal knows it as "sandbox".
+    let second = run();
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert_eq!(summary(&second)["confirmed_earlier"], 5);
+    let header = std::fs::read_to_string(&journal).unwrap();
+    let header: JournalHeader = serde_json::from_str(header.lines().next().unwrap()).unwrap();
+    assert_eq!(header.target, "sandbox");
+}
+
+/// `import INPUT --sandbox` plus `extra`, run to its end.
+fn sandbox_import(input: &Path, extra: &[&std::ffi::OsStr]) -> Output {
+    feishu_hire()
+        .arg("import")
+        .arg(input)
+        .args(["--sandbox", "--progress", "off"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn outputs_that_are_the_same_file_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), 3, 27);
+    let journal = dir.path().join("j.journal");
+    // A journal from a first run, which a failures file must never overwrite.
+    let first = sandbox_import(&input, &["--journal".as_ref(), journal.as_os_str()]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let kept = std::fs::read(&journal).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let link = dir.path().join("link.journal");
+    std::os::unix::fs::symlink(&journal, &link).unwrap();
+    let not_yet = dir.path().join("new.journal");
+    let cases: Vec<(PathBuf, PathBuf, &str)> = vec![
+        (
+            journal.clone(),
+            journal.clone(),
+            "is the same file as the journal",
+        ),
+        (
+            journal.clone(),
+            link.clone(),
+            "is the same file as the journal",
+        ),
+        // Neither exists yet: compared through their resolved directory.
+        (
+            not_yet.clone(),
+            dir.path().join("sub/../new.journal"),
+            "is the same file as the journal",
+        ),
+        (journal.clone(), input.clone(), "is the input itself"),
+    ];
+    for (journal_path, failures_path, expected) in cases {
+        let output = sandbox_import(
+            &input,
+            &[
+                "--journal".as_ref(),
+                journal_path.as_os_str(),
+                "--failures".as_ref(),
+                failures_path.as_os_str(),
+            ],
+        );
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "error: the failures file {}",
+                failures_path.display()
+            )) && stderr.contains(expected)
+                && stderr.contains("nothing was sent"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(std::fs::read(&journal).unwrap(), kept);
+    assert!(!not_yet.exists());
+}
+
+#[test]
+fn messages_name_the_path_that_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    // One invalid record, so that the check writes the failures file at once.
+    std::fs::write(&input, "{\"external_id\":\"a\"}\n").unwrap();
+    let failures = dir.path().join("missing/f.jsonl");
+    let output = sandbox_import(&input, &["--failures".as_ref(), failures.as_os_str()]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot write the failures file {}: the directory {} does not exist",
+            failures.display(),
+            dir.path().join("missing").display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cannot read the input"), "{stderr}");
+
+    // A directory as input: the same words from import and validate.
+    for (command, extra) in [("import", "--sandbox"), ("validate", "--strict")] {
+        let output = feishu_hire()
+            .arg(command)
+            .arg(dir.path())
+            .arg(extra)
+            .output()
+            .unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "cannot read the input {}: it is a directory, not a file",
+                dir.path().display()
+            )),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_sandbox_command_logs_one_line_per_request_without_colour_in_a_file() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("sandbox.log");
+    let mut child = feishu_hire()
+        .args(["sandbox", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    let address = first_line.trim().trim_start_matches("http://").to_owned();
+    let mut connection = std::net::TcpStream::connect(&address).unwrap();
+    connection
+        .write_all(b"GET /sandbox/stats HTTP/1.1\r\nHost: sandbox\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    connection.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("/sandbox/stats")
+    {
+        assert!(start.elapsed() < WAIT_LIMIT, "no log line for the request");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("answered"), "{logged}");
+    assert!(
+        !logged.contains('\u{1b}'),
+        "colour codes in a file: {logged:?}"
+    );
+}
+
+#[test]
+fn rust_log_output_has_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), 2, 28);
+    let output = feishu_hire()
+        .env("RUST_LOG", "info")
+        .arg("import")
+        .arg(&input)
+        .args(["--sandbox", "--progress", "off"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains(" INFO "), "no log lines: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes: {stderr:?}");
+}
+
+#[test]
+fn an_input_without_records_warns_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in [("empty.jsonl", ""), ("blank.jsonl", "  \n\n\t\n")] {
+        let input = dir.path().join(name);
+        std::fs::write(&input, content).unwrap();
+        let import = sandbox_import(&input, &[]);
+        let validate = feishu_hire().arg("validate").arg(&input).output().unwrap();
+        for (command, output) in [("import", import), ("validate", validate)] {
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{command} {name}: {stderr}");
+            assert!(
+                stderr.contains(&format!("warning: {} has no records", input.display())),
+                "{command} {name}: {stderr}"
+            );
+        }
+        // Nothing to resume: the refused import leaves no journal behind.
+        assert!(!dir.path().join(format!("{name}.journal")).exists());
+    }
+}
+
+#[test]
+fn limits_that_cannot_work_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), 1, 29);
+    let cases: [(&[&str], &str); 4] = [
+        (&["import", "--sandbox", "--timeout", "0"], "--timeout"),
+        (
+            &["import", "--sandbox", "--max-record-bytes", "2000000"],
+            "must be from 1 to 1048576",
+        ),
+        (
+            &["validate", "--max-record-bytes", "2000000"],
+            "must be from 1 to 1048576",
+        ),
+        (
+            &["validate", "--max-record-bytes", "0"],
+            "must be from 1 to 1048576",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = feishu_hire().args(args).arg(&input).output().unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}

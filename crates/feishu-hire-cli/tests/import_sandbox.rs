@@ -64,10 +64,7 @@ fn target(sandbox: &Sandbox, attempts: u32) -> Target {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    Target {
-        client,
-        description: format!("test sandbox at {}", sandbox.base_url()),
-    }
+    Target::new(client, format!("test sandbox at {}", sandbox.base_url()))
 }
 
 fn config(input: &Path, journal: &Path) -> ImportConfig {
@@ -473,4 +470,86 @@ async fn resuming_with_other_id_options_is_refused() {
         "{refusal}"
     );
     assert_eq!(sandbox.stats().create_attempts, 5);
+}
+
+/// A server on 127.0.0.1 that accepts connections and never answers; its address.
+async fn silent_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_cannot_be_had_stops_the_run_at_once_with_every_record_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), "in.jsonl", 40, 31);
+    let base_url = silent_server().await;
+    // No preflight: the calls themselves need the token, eight at a time.
+    let client = Client::builder()
+        .base_url(&base_url)
+        .app_credentials("test-app", "test-secret")
+        .no_rate_limit()
+        .retry_policy(RetryPolicy::new().max_attempts(2))
+        .sleeper(Arc::new(QuickSleeper))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let target = Target::new(client, "a silent server");
+    let config = config(&input, &dir.path().join("in.journal"));
+
+    let started = std::time::Instant::now();
+    let (summary, output) = run(&config, &target).await;
+
+    // One token fetch (two timed-out attempts) for every waiting call, not one per call.
+    assert!(started.elapsed() < Duration::from_secs(3), "{output}");
+    assert_eq!(summary.ending, Ending::Aborted, "{output}");
+    assert_eq!(summary.exit_code, 3);
+    assert_eq!(summary.failed, 0, "never sent, so not failed: {summary:?}");
+    assert_eq!(summary.not_sent, 40, "{summary:?}");
+    assert!(summary.failures_file.is_none(), "{summary:?}");
+    let reason = summary.abort_reason.clone().unwrap();
+    assert!(
+        reason.starts_with("no access token could be had"),
+        "{reason}"
+    );
+    let text = summary.to_string();
+    assert!(!text.contains("sent but not confirmed"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_base_url_with_a_path_gets_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), "in.jsonl", 3, 32);
+    let sandbox = sandbox(IdempotencyMode::ReturnStored, FaultConfig::default()).await;
+    let base_url = format!("{}/open-apis", sandbox.base_url());
+    let client = |attempts| {
+        Client::builder()
+            .base_url(&base_url)
+            .app_credentials("test-app", "test-secret")
+            .no_rate_limit()
+            .retry_policy(RetryPolicy::new().max_attempts(attempts))
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+    };
+    let target = Target::new(client(2), "the sandbox, with a path").with_preflight(
+        feishu_hire_cli::import::Preflight::new(client(1), "test-app", "test-secret"),
+    );
+    let config = config(&input, &dir.path().join("in.journal"));
+    let (summary, output) = run(&config, &target).await;
+    assert_eq!(summary.exit_code, 3, "{output}");
+    assert_eq!(summary.not_sent, 3, "{summary:?}");
+    let reason = summary.abort_reason.unwrap();
+    assert!(
+        reason.contains("has the path /open-apis, but it must be the host only")
+            && reason.contains(&format!("e.g. --base-url {}", sandbox.base_url())),
+        "{reason}"
+    );
+    assert_eq!(sandbox.stats().create_attempts, 0);
 }

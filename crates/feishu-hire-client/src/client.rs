@@ -2,28 +2,33 @@
 
 use std::fmt;
 use std::future::Future;
+use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use feishu_hire_types::{
-    AccessTokenKind, ApiRequest, CreateExternalInterviewRequest, CreateExternalInterviewResponse,
-    Endpoint, ErrorCategory, ErrorCode, ErrorEnvelope, ExternalInterview,
-    TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest, TenantAccessTokenResponse,
+    AccessTokenKind, ApiRequest, CreateExternalInterviewData, CreateExternalInterviewRequest,
+    Endpoint, ErrorCode, ErrorDetail, ErrorEnvelope, ExternalInterview, HttpMethod, Paginated,
+    ResponseShape, TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest,
+    TenantAccessTokenResponse,
 };
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use tracing::{Instrument, debug, info, warn};
 use uuid::Uuid;
 
 use crate::already_exists::AlreadyExistsRule;
 use crate::builder::ClientBuilder;
+use crate::classify::classify;
 use crate::error::{ApiError, Call, Error, InvalidResponse, TransportError};
+use crate::paginate::Paginator;
 use crate::rate_limit::RateLimiters;
 use crate::retry::{RetryPolicy, Sleeper, SleeperName};
-use crate::token::{AppCredentials, Auth, BearerToken, CachedToken};
+use crate::token::{AppCredentials, Auth, BearerToken, CachedToken, clear_processed_mark};
 
 /// The header that carries the caller's request id; the official Go SDK sends the same one.
 const REQUEST_ID_HEADER: &str = "oapi-sdk-request-id";
@@ -79,11 +84,12 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A successful answer: the decoded body and how the call went.
+/// A successful answer: what it carries and how the call went.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer<T> {
-    /// The response body.
-    pub body: T,
+    /// What the answer carries: the envelope's `data` (an empty `data` decodes as `{}`), or
+    /// for the token endpoints the whole body. [`ApiRequest::Output`] names its type.
+    pub data: T,
     /// Status, log id, request id and attempts.
     pub meta: CallMeta,
 }
@@ -158,36 +164,56 @@ struct Delivered {
     code: i64,
     msg: String,
     body: Bytes,
+    /// Where `data` is in `body`, if the answer has it (read once, with the envelope).
+    data: Option<Range<usize>>,
 }
 
-/// Why a failed attempt may be tried again.
-#[derive(Debug, Clone, Copy)]
-enum RetryReason {
-    /// No connection was made.
-    NotSent,
-    /// Feishu asked us to slow down, maybe saying for how long.
-    RateLimited(Option<Duration>),
-    /// The server failed or did not answer; only safe for idempotent requests.
-    ServerOrNoAnswer,
+/// What one call sends: everything but the token and the request id, built once.
+struct Outgoing {
+    endpoint: &'static Endpoint,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Bytes>,
+    /// Whether the request may be sent again after an attempt that may have taken effect.
+    safe_to_repeat: bool,
 }
 
-impl RetryReason {
-    fn of(error: &Error, idempotent: bool) -> Option<Self> {
-        let (status, code, reset) = match error {
-            Error::NotSent(_) => return Some(Self::NotSent),
-            Error::MaybeSent(_) => return idempotent.then_some(Self::ServerOrNoAnswer),
-            Error::Api(api) => (api.status(), Some(api.error_code()), api.rate_limit_reset()),
-            Error::InvalidResponse(invalid) => (invalid.status(), None, invalid.rate_limit_reset()),
-            _ => return None,
-        };
-        let category = code.map(ErrorCode::category);
-        if status == 429 || category == Some(ErrorCategory::RateLimited) {
-            Some(Self::RateLimited(reset))
-        } else if status >= 500 || category == Some(ErrorCategory::System) {
-            idempotent.then_some(Self::ServerOrNoAnswer)
-        } else {
-            None
+impl Outgoing {
+    /// Encodes a request: its body once (every attempt sends these very bytes), its path
+    /// (percent-encoded parameters) and query string.
+    fn new<R: ApiRequest>(base_url: &str, request: &R) -> Result<Self, Error> {
+        let endpoint = R::ENDPOINT;
+        let body = request
+            .body()
+            .map(|body| encode(body, endpoint))
+            .transpose()?;
+        let path = request.path();
+        let query = request.query();
+        let mut url = String::with_capacity(base_url.len() + path.len() + 1);
+        url.push_str(base_url);
+        url.push_str(&path);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&feishu_hire_types::url::encode_query(&query));
         }
+        Ok(Self {
+            endpoint,
+            method: method_of(endpoint.method),
+            url,
+            body,
+            safe_to_repeat: request.is_safe_to_repeat(),
+        })
+    }
+}
+
+fn method_of(method: HttpMethod) -> reqwest::Method {
+    match method {
+        HttpMethod::Get => reqwest::Method::GET,
+        HttpMethod::Put => reqwest::Method::PUT,
+        HttpMethod::Patch => reqwest::Method::PATCH,
+        HttpMethod::Delete => reqwest::Method::DELETE,
+        // `HttpMethod` may grow; POST is what every other Feishu endpoint uses.
+        _ => reqwest::Method::POST,
     }
 }
 
@@ -208,20 +234,39 @@ impl Client {
         &self.inner.base_url
     }
 
-    /// Sends any request of the specs to its endpoint and decodes the answer.
+    /// Sends any request of the specs to its endpoint and returns what a successful answer
+    /// carries ([`ApiRequest::Output`]: the envelope's `data`, or the token endpoint's body).
     ///
-    /// Every non-zero `code` is an error here; only
-    /// [`create_external_interview`](Self::create_external_interview) applies the
-    /// [`AlreadyExistsRule`].
-    pub async fn send<R: ApiRequest>(&self, request: &R) -> Result<Answer<R::Response>, Error> {
-        let body = encode(request, R::ENDPOINT)?;
-        let idempotent = request.idempotency_key().is_some();
-        let delivered = self.execute(R::ENDPOINT, body, idempotent, None).await?;
-        let body = decode(&delivered)?;
+    /// Method, path (with percent-encoded path parameters), query string, body, rate limit and
+    /// idempotency all come from the request's generated [`Endpoint`]. Every non-zero `code`
+    /// is an error here; only [`create_external_interview`](Self::create_external_interview)
+    /// applies the [`AlreadyExistsRule`]. Failed attempts are retried only when safe: see the
+    /// crate docs, "Retries".
+    pub async fn send<R: ApiRequest>(&self, request: &R) -> Result<Answer<R::Output>, Error> {
+        let outgoing = Outgoing::new(&self.inner.base_url, request)?;
+        let delivered = self.execute(&outgoing, None).await?;
+        let data = decode_output(&delivered, R::ENDPOINT.response)?;
         Ok(Answer {
-            body,
+            data,
             meta: delivered.meta,
         })
+    }
+
+    /// Pages through a paginated endpoint: the items of every page, in order, as a stream.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// use feishu_hire_client::Client;
+    /// use feishu_hire_types::BatchQueryExternalInterviewRequest;
+    ///
+    /// # async fn run(client: Client) -> Result<(), feishu_hire_client::Error> {
+    /// let request = BatchQueryExternalInterviewRequest::new().external_application_id("6960663240925956437");
+    /// let interviews: Vec<_> = client.paginate(request).page_size(50).items().try_collect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn paginate<R: Paginated + Send + Sync + 'static>(&self, request: R) -> Paginator<R> {
+        Paginator::new(self.clone(), request)
     }
 
     /// Creates an external interview: `POST /open-apis/hire/v1/external_interviews`.
@@ -234,19 +279,21 @@ impl Client {
         &self,
         request: &CreateExternalInterviewRequest,
     ) -> Result<CreateOutcome, Error> {
-        let endpoint = <CreateExternalInterviewRequest as ApiRequest>::ENDPOINT;
-        let body = encode(request, endpoint)?;
-        let idempotent = request.idempotency_key().is_some();
+        let outgoing = Outgoing::new(&self.inner.base_url, request)?;
         // Without an external_id nothing can "already exist", so the rule does not apply.
-        let rule = Some(&self.inner.already_exists).filter(|rule| idempotent && !rule.is_none());
-        let delivered = self.execute(endpoint, body, idempotent, rule).await?;
+        let rule = Some(&self.inner.already_exists)
+            .filter(|rule| request.idempotency_key().is_some() && !rule.is_none());
+        let delivered = self.execute(&outgoing, rule).await?;
         if delivered.code != 0 {
             // The answer to a repeat is undocumented; take the record if it happens to carry one.
-            let interview =
-                serde_json::from_slice::<CreateExternalInterviewResponse>(&delivered.body)
-                    .ok()
-                    .and_then(|response| response.data)
-                    .and_then(|data| data.external_interview);
+            let interview = delivered
+                .data
+                .clone()
+                .and_then(|range| {
+                    serde_json::from_slice::<CreateExternalInterviewData>(&delivered.body[range])
+                        .ok()
+                })
+                .and_then(|data| data.external_interview);
             return Ok(CreateOutcome::AlreadyExists {
                 code: delivered.code,
                 msg: delivered.msg,
@@ -254,8 +301,8 @@ impl Client {
                 meta: delivered.meta,
             });
         }
-        let response: CreateExternalInterviewResponse = decode(&delivered)?;
-        match response.data.and_then(|data| data.external_interview) {
+        let data: CreateExternalInterviewData = decode_output(&delivered, ResponseShape::Envelope)?;
+        match data.external_interview {
             Some(interview) => Ok(CreateOutcome::Created {
                 interview,
                 meta: delivered.meta,
@@ -270,39 +317,32 @@ impl Client {
     /// One logical call: attempts until an answer ends it or the retry policy gives up.
     async fn execute(
         &self,
-        endpoint: &'static Endpoint,
-        body: Bytes,
-        idempotent: bool,
+        outgoing: &Outgoing,
         already_exists: Option<&AlreadyExistsRule>,
     ) -> Result<Delivered, Error> {
         let request_id = Uuid::new_v4().to_string();
         let span = tracing::info_span!(
             "feishu_hire_call",
-            endpoint = endpoint.name,
+            endpoint = outgoing.endpoint.name,
             request_id = %request_id,
         );
-        self.attempts(endpoint, body, idempotent, already_exists, request_id)
+        self.attempts(outgoing, already_exists, request_id)
             .instrument(span)
             .await
     }
 
     async fn attempts(
         &self,
-        endpoint: &'static Endpoint,
-        body: Bytes,
-        idempotent: bool,
+        outgoing: &Outgoing,
         already_exists: Option<&AlreadyExistsRule>,
         request_id: String,
     ) -> Result<Delivered, Error> {
-        let invalid_request = |reason: String| Error::InvalidRequest {
-            endpoint: endpoint.name,
-            reason,
-        };
-        let method = reqwest::Method::from_bytes(endpoint.method.as_str().as_bytes())
-            .map_err(|_| invalid_request(format!("unknown HTTP method {}", endpoint.method)))?;
-        let url = format!("{}{}", self.inner.base_url, endpoint.path);
-        let request_id_header = HeaderValue::try_from(request_id.as_str())
-            .map_err(|_| invalid_request(format!("invalid request id {request_id:?}")))?;
+        let endpoint = outgoing.endpoint;
+        let request_id_header =
+            HeaderValue::try_from(request_id.as_str()).map_err(|_| Error::InvalidRequest {
+                endpoint: endpoint.name,
+                reason: format!("invalid request id {request_id:?}"),
+            })?;
         let policy = &self.inner.retry;
         let started = Instant::now();
         let mut backoff = policy.backoff();
@@ -331,19 +371,22 @@ impl Client {
                     })?)
                 }
                 other => {
-                    return Err(invalid_request(format!(
-                        "{other:?} access tokens are not supported"
-                    )));
+                    return Err(Error::InvalidRequest {
+                        endpoint: endpoint.name,
+                        reason: format!("{other:?} access tokens are not supported"),
+                    });
                 }
             };
             debug!(attempt, "sending");
-            let request = self
+            let mut request = self
                 .inner
                 .http
-                .request(method.clone(), &url)
+                .request(outgoing.method.clone(), &outgoing.url)
                 .timeout(self.inner.timeout)
-                .headers(self.headers(&request_id_header, token.as_ref()))
-                .body(body.clone());
+                .headers(self.headers(&request_id_header, token.as_ref(), outgoing.body.is_some()));
+            if let Some(body) = &outgoing.body {
+                request = request.body(body.clone());
+            }
             let error = match send_attempt(request, call, already_exists).await {
                 Ok(delivered) => {
                     debug!(
@@ -357,7 +400,7 @@ impl Client {
                 }
                 Err(error) => error,
             };
-            earlier_attempt_may_have_been_processed |= error.may_have_been_created();
+            earlier_attempt_may_have_been_processed |= error.may_have_taken_effect();
             let refused_token = error
                 .error_code()
                 .is_some_and(|code| INVALID_TOKEN_CODES.contains(&code));
@@ -376,9 +419,9 @@ impl Client {
                 );
                 continue;
             }
-            let Some(reason) = RetryReason::of(&error, idempotent) else {
-                if error.may_have_been_created() && !idempotent {
-                    warn!(attempt, log_id = error.log_id(), %error, "not retried: the request has no idempotency key and may have been processed");
+            let Some(server_wait) = classify(&error).retry(outgoing.safe_to_repeat) else {
+                if error.may_have_taken_effect() && !outgoing.safe_to_repeat {
+                    warn!(attempt, log_id = error.log_id(), %error, "not retried: the request is not safe to repeat and may have taken effect");
                 } else {
                     debug!(attempt, log_id = error.log_id(), %error, "not retried");
                 }
@@ -388,10 +431,7 @@ impl Client {
                 warn!(attempt, log_id = error.log_id(), %error, "giving up: no attempts left");
                 return Err(error);
             }
-            let wait = match reason {
-                RetryReason::RateLimited(Some(reset)) => Some(reset),
-                _ => backoff.next(),
-            };
+            let wait = server_wait.or_else(|| backoff.next());
             let Some(wait) = wait.filter(|wait| started.elapsed() + *wait <= policy.total_deadline)
             else {
                 warn!(attempt, log_id = error.log_id(), %error, "giving up: the wait would end after the deadline");
@@ -408,10 +448,17 @@ impl Client {
         }
     }
 
-    fn headers(&self, request_id: &HeaderValue, token: Option<&BearerToken>) -> HeaderMap {
+    fn headers(
+        &self,
+        request_id: &HeaderValue,
+        token: Option<&BearerToken>,
+        has_body: bool,
+    ) -> HeaderMap {
         let mut headers = HeaderMap::with_capacity(4);
         headers.insert(USER_AGENT, self.inner.user_agent.clone());
-        headers.insert(CONTENT_TYPE, JSON_UTF8);
+        if has_body {
+            headers.insert(CONTENT_TYPE, JSON_UTF8);
+        }
         headers.insert(REQUEST_ID_HEADER, request_id.clone());
         if let Some(token) = token {
             headers.insert(AUTHORIZATION, token.header().clone());
@@ -420,23 +467,39 @@ impl Client {
     }
 
     /// The tenant token for the next attempt: the fixed one, a cached one, or a fresh one.
+    ///
+    /// Single flight: the cache's lock is held while fetching, so concurrent calls wait and
+    /// then reuse the fetched token, or, if that fetch failed, get a copy of its failure rather
+    /// than each fetching again one after the other (which made an unreachable target take one
+    /// full fetch, retries and timeouts included, per waiting call).
     async fn tenant_token(&self) -> Result<BearerToken, Error> {
         let app = match &self.inner.auth {
             Auth::Fixed(token) => return Ok(token.clone()),
             Auth::App(app) => app,
         };
-        // Held while fetching: concurrent calls wait here and then reuse the fetched token.
-        let mut cached = app.cache.lock().await;
-        if let Some(fresh) = cached.as_ref().filter(|t| t.is_fresh(Instant::now())) {
+        let seen = app.fetches_finished();
+        let mut cache = app.cache.lock().await;
+        if let Some(fresh) = cache.token.as_ref().filter(|t| t.is_fresh(Instant::now())) {
             return Ok(fresh.token.clone());
         }
-        let fetched = self
-            .fetch_tenant_token(app)
-            .await
-            .map_err(|error| Error::Token(Box::new(error)))?;
-        let token = fetched.token.clone();
-        *cached = Some(fetched);
-        Ok(token)
+        if let Some(failure) = cache.failure_since(seen) {
+            debug!("a token fetch failed while this call waited for it; not fetching again");
+            return Err(Error::Token(Box::new(failure)));
+        }
+        let fetched = self.fetch_tenant_token(app).await;
+        let fetch = app.fetch_finished();
+        match fetched {
+            Ok(fetched) => {
+                let token = fetched.token.clone();
+                cache.fetched(fetch, Ok(fetched));
+                Ok(token)
+            }
+            Err(mut error) => {
+                clear_processed_mark(&mut error);
+                cache.fetched(fetch, Err(&error));
+                Err(Error::Token(Box::new(error)))
+            }
+        }
     }
 
     /// Drops `token` from the cache (unless a concurrent call has already replaced it).
@@ -445,9 +508,13 @@ impl Client {
         let Auth::App(app) = &self.inner.auth else {
             return false;
         };
-        let mut cached = app.cache.lock().await;
-        if cached.as_ref().is_some_and(|c| c.token.same_token(token)) {
-            *cached = None;
+        let mut cache = app.cache.lock().await;
+        if cache
+            .token
+            .as_ref()
+            .is_some_and(|c| c.token.same_token(token))
+        {
+            cache.token = None;
         }
         true
     }
@@ -460,13 +527,11 @@ impl Client {
         Box::pin(async move {
             debug!(app_id = %app.app_id, "fetching a tenant_access_token");
             let request = TenantAccessTokenRequest::new(&app.app_id, app.app_secret.expose());
-            let body = encode(&request, &TENANT_ACCESS_TOKEN_INTERNAL)?;
+            let outgoing = Outgoing::new(&self.inner.base_url, &request)?;
             let fetched_at = Instant::now();
-            // Fetching a token creates nothing, so it is always safe to repeat.
-            let delivered = self
-                .execute(&TENANT_ACCESS_TOKEN_INTERNAL, body, true, None)
-                .await?;
-            let response: TenantAccessTokenResponse = decode(&delivered)?;
+            let delivered = self.execute(&outgoing, None).await?;
+            let response: TenantAccessTokenResponse =
+                decode_output(&delivered, TENANT_ACCESS_TOKEN_INTERNAL.response)?;
             let token = response
                 .tenant_access_token
                 .as_deref()
@@ -479,8 +544,8 @@ impl Client {
 }
 
 /// Serialises once: every attempt sends these very bytes.
-fn encode<R: serde::Serialize>(request: &R, endpoint: &'static Endpoint) -> Result<Bytes, Error> {
-    serde_json::to_vec(request)
+fn encode<B: serde::Serialize>(body: &B, endpoint: &'static Endpoint) -> Result<Bytes, Error> {
+    serde_json::to_vec(body)
         .map(Bytes::from)
         .map_err(|error| Error::InvalidRequest {
             endpoint: endpoint.name,
@@ -488,14 +553,23 @@ fn encode<R: serde::Serialize>(request: &R, endpoint: &'static Endpoint) -> Resu
         })
 }
 
-/// Decodes a delivered body into the endpoint's response type.
-fn decode<T: DeserializeOwned>(delivered: &Delivered) -> Result<T, Error> {
-    serde_json::from_slice(&delivered.body).map_err(|error| {
+/// Decodes what a delivered answer carries: its `data` (an absent or `null` one as `{}`), or
+/// for a whole-body endpoint the body itself.
+fn decode_output<T: DeserializeOwned>(
+    delivered: &Delivered,
+    shape: ResponseShape,
+) -> Result<T, Error> {
+    let (bytes, what): (&[u8], &str) = match (shape, &delivered.data) {
+        (ResponseShape::WholeBody, _) => (&delivered.body, "body"),
+        (_, Some(range)) => (&delivered.body[range.clone()], "`data`"),
+        (_, None) => (b"{}", "`data`"),
+    };
+    serde_json::from_slice(bytes).map_err(|error| {
         let type_name = std::any::type_name::<T>();
         let short_name = type_name.rsplit("::").next().unwrap_or(type_name);
         invalid_success(
             delivered,
-            format!("the body is not a valid `{short_name}`: {error}"),
+            format!("the {what} is not a valid `{short_name}`: {error}"),
         )
     })
 }
@@ -573,7 +647,10 @@ async fn send_attempt(
     let transport = |call: Call, source: reqwest::Error| {
         // A connect error (refused, DNS, TLS handshake) means no byte of the request left.
         let never_left = source.is_connect();
-        let error = Box::new(TransportError { call, source });
+        let error = Box::new(TransportError {
+            call,
+            source: Arc::new(source),
+        });
         if never_left {
             Error::NotSent(error)
         } else {
@@ -634,7 +711,9 @@ fn judge(
     let log_id = detail.log_id.take().or(header_log_id);
     let msg = envelope.msg.unwrap_or_default();
     let success_status = (200..300).contains(&status);
+    let data = envelope.data;
     let delivered = |call: Call, log_id, msg, body| Delivered {
+        data,
         endpoint: call.endpoint,
         earlier_attempt_may_have_been_processed: call.earlier_attempt_may_have_been_processed,
         meta: CallMeta {
@@ -672,8 +751,44 @@ fn judge(
     })))
 }
 
-/// The `code`, `msg` and `error` every Feishu answer has; a reason if the body has no `code`.
-fn read_envelope(body: &[u8]) -> Result<ErrorEnvelope, String> {
+/// What every Feishu answer has, read in one pass: `code`, `msg`, `error`, and where `data` is.
+struct Envelope {
+    code: i64,
+    msg: Option<String>,
+    error: Option<ErrorDetail>,
+    data: Option<Range<usize>>,
+}
+
+/// The envelope with `data` left unparsed, so an answer is parsed once: here, and its `data`
+/// (only) again into the endpoint's output type.
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(deserialize_with = "feishu_hire_types::wire::lenient::i64")]
+    code: i64,
+    #[serde(default)]
+    msg: Option<String>,
+    #[serde(default)]
+    error: Option<ErrorDetail>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
+}
+
+/// Reads the envelope of an answer; a reason if the body is not JSON or has no `code`.
+fn read_envelope(body: &[u8]) -> Result<Envelope, String> {
+    if let Ok(raw) = serde_json::from_slice::<RawEnvelope<'_>>(body) {
+        let data = raw
+            .data
+            .filter(|data| data.get() != "null")
+            .and_then(|data| range_within(body, data.get().as_bytes()));
+        return Ok(Envelope {
+            code: raw.code,
+            msg: raw.msg,
+            error: raw.error,
+            data,
+        });
+    }
+    // Not the documented shape: keep what can be read (the code of an answer whose `msg` or
+    // `error` has an unexpected shape), or say why nothing can.
     let json: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
         if error.is_eof() {
             format!("truncated JSON: {error}")
@@ -681,18 +796,25 @@ fn read_envelope(body: &[u8]) -> Result<ErrorEnvelope, String> {
             format!("not JSON: {error}")
         }
     })?;
-    ErrorEnvelope::deserialize(&json).or_else(|_| {
-        // Keep the code of an answer whose `msg` or `error` has an unexpected shape.
-        let code_only = serde_json::json!({ "code": json.get("code") });
-        ErrorEnvelope::deserialize(&code_only)
-            .map(
-                |envelope| match json.get("msg").and_then(|msg| msg.as_str()) {
-                    Some(msg) => envelope.msg(msg),
-                    None => envelope,
-                },
-            )
-            .map_err(|_| "JSON without an integer `code`".to_owned())
+    let code_only = serde_json::json!({ "code": json.get("code") });
+    let envelope = ErrorEnvelope::deserialize(&code_only)
+        .map_err(|_| "JSON without an integer `code`".to_owned())?;
+    Ok(Envelope {
+        code: envelope.code,
+        msg: json
+            .get("msg")
+            .and_then(|msg| msg.as_str())
+            .map(str::to_owned),
+        error: None,
+        data: None,
     })
+}
+
+/// Where `part`, a slice borrowed from `whole`, lies in it.
+fn range_within(whole: &[u8], part: &[u8]) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
 }
 
 fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

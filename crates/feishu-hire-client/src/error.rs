@@ -2,11 +2,14 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use feishu_hire_types::{
     ErrorCategory, ErrorCode, ErrorDetail, FieldViolation, PermissionViolation,
 };
+
+use crate::classify::{Effect, Repeat, classify};
 
 /// How many characters of an unexpected body an error keeps.
 const BODY_START_CHARS: usize = 200;
@@ -64,7 +67,7 @@ impl Call {
 /// The error of every client call.
 ///
 /// Each variant answers "what happened to my request" ([`Error::delivery`]) and "could it have
-/// created something" ([`Error::may_have_been_created`]). `Display` is one line without
+/// taken effect" ([`Error::may_have_taken_effect`]). `Display` is one line without
 /// secrets, fit for a log.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -128,50 +131,36 @@ impl Error {
         }
     }
 
-    /// Whether the request may have taken effect (for a create call: created a record) even
-    /// though it failed. `true` after a timeout or lost connection, a server error (5xx, code
-    /// 1002001) and any other answer that is not a 4xx refusal; `false` when the request was
-    /// not sent or Feishu refused it (parameter, auth, permission, rate limit, any 4xx).
+    /// Whether the request may have taken effect (created, changed or deleted something) even
+    /// though the call failed: after a timeout or lost connection, a server error (5xx, code
+    /// 1002001) or an answer that is neither success nor a refusal. `false` when the request
+    /// was not sent or was refused (parameter, auth, permission, rate limit, any 4xx).
     ///
-    /// A caller that sees `true` for a request without an `external_id` cannot safely send it
-    /// again: it might create a duplicate.
-    ///
-    /// Also `true`, whatever the last attempt's fate, when an
+    /// A caller that sees `true` for a request that is not safe to repeat (see
+    /// [`ApiRequest::is_safe_to_repeat`](feishu_hire_types::ApiRequest::is_safe_to_repeat))
+    /// cannot simply send it again: it might act twice. Also `true`, whatever the last
+    /// attempt's fate, when an
     /// [earlier attempt may have been processed](Error::earlier_attempt_may_have_been_processed).
+    ///
+    /// The judgement comes from the client's one classifier, which also decides its retries.
+    pub fn may_have_taken_effect(&self) -> bool {
+        self.earlier_attempt_may_have_been_processed() || classify(self).effect == Effect::Possible
+    }
+
+    /// [`Error::may_have_taken_effect`] in the words of a create call: whether the call may
+    /// have created its record (so a retry without an idempotency key could duplicate it).
     pub fn may_have_been_created(&self) -> bool {
-        if self.earlier_attempt_may_have_been_processed() {
-            return true;
-        }
-        match self {
-            Error::InvalidRequest { .. } | Error::NotSent(_) | Error::Token(_) => false,
-            Error::MaybeSent(_) => true,
-            Error::Api(api) => match api.category() {
-                ErrorCategory::Parameter
-                | ErrorCategory::RateLimited
-                | ErrorCategory::Auth
-                | ErrorCategory::Permission => false,
-                ErrorCategory::System => true,
-                _ => !is_client_error(api.status),
-            },
-            Error::InvalidResponse(invalid) => !is_client_error(invalid.status),
-        }
+        self.may_have_taken_effect()
     }
 
     /// Whether the failure is about the moment, not the request: trying again later may
     /// succeed (no connection, timeout, server error, rate limit). Whether trying again is
-    /// *safe* is [`Error::may_have_been_created`]'s question.
+    /// *safe* is [`Error::may_have_taken_effect`]'s question.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::InvalidRequest { .. } => false,
-            Error::NotSent(_) | Error::MaybeSent(_) => true,
-            Error::Api(api) => {
-                matches!(
-                    api.category(),
-                    ErrorCategory::System | ErrorCategory::RateLimited
-                ) || api.status >= 500
-            }
-            Error::InvalidResponse(invalid) => invalid.status == 429 || invalid.status >= 500,
+            // The token endpoint's own failure decides.
             Error::Token(inner) => inner.is_transient(),
+            _ => classify(self).repeat != Repeat::Never,
         }
     }
 
@@ -271,10 +260,6 @@ impl Error {
     }
 }
 
-fn is_client_error(status: u16) -> bool {
-    (400..500).contains(&status)
-}
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -289,7 +274,7 @@ impl fmt::Display for Error {
                 "{}: request not sent, could not connect to {}: {}{}",
                 transport.call.endpoint,
                 transport.url(),
-                root_cause(&transport.source),
+                root_cause(transport.source.as_ref()),
                 transport.call.attempts_note()
             ),
             Error::MaybeSent(transport) if transport.timed_out() => write!(
@@ -304,7 +289,7 @@ impl fmt::Display for Error {
                 "{}: connection to {} failed before an answer; the request may have been processed: {}{}",
                 transport.call.endpoint,
                 transport.url(),
-                root_cause(&transport.source),
+                root_cause(transport.source.as_ref()),
                 transport.call.attempts_note()
             ),
             Error::Api(api) => api.fmt(f),
@@ -317,7 +302,9 @@ impl fmt::Display for Error {
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            Error::NotSent(transport) | Error::MaybeSent(transport) => Some(&transport.source),
+            Error::NotSent(transport) | Error::MaybeSent(transport) => {
+                Some(transport.source.as_ref())
+            }
             Error::Token(inner) => Some(inner.as_ref()),
             _ => None,
         }
@@ -334,10 +321,13 @@ fn root_cause(error: &(dyn StdError + 'static)) -> String {
 }
 
 /// A request that got no answer. The underlying `reqwest::Error` is the error's `source()`.
-#[derive(Debug)]
+///
+/// Cheap to clone (the source is shared), so one failure can be handed to every call that
+/// waited on it, such as a token fetch.
+#[derive(Debug, Clone)]
 pub struct TransportError {
     pub(crate) call: Call,
-    pub(crate) source: reqwest::Error,
+    pub(crate) source: Arc<reqwest::Error>,
 }
 
 impl TransportError {

@@ -30,10 +30,27 @@
 //! # }
 //! ```
 //!
-//! [`Client::send`] sends any request type of the specs; method, path, rate limit and
-//! idempotency come from its generated [`Endpoint`](feishu_hire_types::Endpoint). How
-//! requests and responses are encoded (strict requests, lenient responses) is described in
-//! [`feishu_hire_types::wire`].
+//! [`Client::send`] sends any request type of the specs and returns what a successful answer
+//! carries (the envelope's `data`); method, path (with percent-encoded path parameters), query
+//! string, rate limit and idempotency come from its generated
+//! [`Endpoint`](feishu_hire_types::Endpoint). [`Client::paginate`] turns a paginated endpoint
+//! into a stream of items. How requests and responses are encoded (strict requests, lenient
+//! responses) is described in [`feishu_hire_types::wire`].
+//!
+//! ```no_run
+//! use feishu_hire_client::Client;
+//! use feishu_hire_types::{UpdateExternalInterviewBody, UpdateExternalInterviewRequest};
+//!
+//! # async fn run(client: Client) -> Result<(), feishu_hire_client::Error> {
+//! let update = UpdateExternalInterviewRequest::new(
+//!     "7395015160784716044", // path parameter: percent-encoded into the URL
+//!     UpdateExternalInterviewBody::new("6960663240925956437").begin_time(1_618_500_278_638),
+//! );
+//! let answer = client.send(&update).await?; // PUT: safe to repeat, retried after a 5xx
+//! println!("{:?}", answer.data.external_interview);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Requests
 //!
@@ -66,21 +83,27 @@
 //!
 //! # Retries
 //!
+//! One classifier judges every failed attempt: whether the request may have taken effect, and
+//! whether it may be sent again. Whether a request is *safe to repeat* comes from its
+//! endpoint's idempotency in the spec ([`ApiRequest::is_safe_to_repeat`](feishu_hire_types::ApiRequest::is_safe_to_repeat)):
+//! `GET`, `PUT` and `DELETE` by their method, read-only queries sent as `POST` (batch query,
+//! the token endpoint), and creates that carry their idempotency key (`external_id`).
+//!
 //! | What happened                                       | Retried                         | Wait before the retry          |
 //! |-----------------------------------------------------|---------------------------------|--------------------------------|
 //! | no connection (refused, DNS, TLS handshake)         | always: nothing was sent        | backoff                        |
 //! | HTTP 429, or code 99991400                          | always: Feishu refused it       | `x-ogw-ratelimit-reset` seconds, else backoff |
 //! | token refused (99991663, 99991664, 99991671)        | once, with a new token (app credentials only) | none             |
-//! | timeout, connection lost after sending              | only with an `external_id`      | backoff                        |
-//! | HTTP 5xx, or code 1002001 (system error)            | only with an `external_id`      | backoff                        |
+//! | timeout, connection lost after sending              | only if safe to repeat          | backoff                        |
+//! | HTTP 5xx, or code 1002001 (system error)            | only if safe to repeat          | backoff                        |
 //! | anything else (parameter, permission, unknown code) | never                           |                                |
 //!
-//! A request is idempotent when [`ApiRequest::idempotency_key`](feishu_hire_types::ApiRequest::idempotency_key)
-//! returns a key; for a create request, that is its `external_id`. Without one, a server error
-//! or timeout is returned at once, marked [may have been created](Error::may_have_been_created),
-//! because sending it again could create a second interview. The [`RetryPolicy`] bounds the
-//! attempts and the total time; a wait that would end after its deadline is not started.
-//! Waits go through a [`Sleeper`], which tests replace to record them.
+//! A request that is not safe to repeat (a create without `external_id`, a `PATCH`) gets a
+//! server error or timeout back at once, marked
+//! [may have taken effect](Error::may_have_taken_effect), because sending it again could act
+//! twice. The [`RetryPolicy`] bounds the attempts and the total time; a wait that would end
+//! after its deadline is not started. Waits go through a [`Sleeper`], which tests replace to
+//! record them.
 //!
 //! # Rate limiting
 //!
@@ -117,8 +140,10 @@
 
 mod already_exists;
 mod builder;
+mod classify;
 mod client;
 mod error;
+mod paginate;
 mod rate_limit;
 mod retry;
 mod secret;
@@ -128,6 +153,7 @@ pub use already_exists::AlreadyExistsRule;
 pub use builder::{BuildError, ClientBuilder};
 pub use client::{Answer, CallMeta, Client, CreateOutcome, MAX_RESPONSE_BODY_BYTES};
 pub use error::{ApiError, Delivery, Error, InvalidResponse, TransportError};
+pub use paginate::Paginator;
 pub use retry::{RetryPolicy, SleepFuture, Sleeper, TokioSleeper};
 
 /// The generated types this client sends and receives.

@@ -2,10 +2,12 @@
 //! app's credentials and cached until shortly before it expires.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderValue;
 
+use crate::error::Error;
 use crate::secret::Secret;
 
 /// Feishu hands out a new token only in the last 30 minutes of the old one; refreshing 5 minutes
@@ -72,11 +74,17 @@ impl fmt::Debug for BearerToken {
 }
 
 /// App credentials and the token cache. The cache's lock is held while a token is fetched, so
-/// that many calls needing a token at once cause one fetch (the others wait and reuse it).
+/// that many calls needing a token at once cause one fetch (the others wait and reuse it). A
+/// fetch that fails is not repeated by the calls that waited for it: they get its failure (see
+/// [`TokenCache::failure_since`]), so an unreachable token endpoint costs one fetch's time, not
+/// one per waiting call.
 pub(crate) struct AppCredentials {
     pub(crate) app_id: String,
     pub(crate) app_secret: Secret,
-    pub(crate) cache: tokio::sync::Mutex<Option<CachedToken>>,
+    pub(crate) cache: tokio::sync::Mutex<TokenCache>,
+    /// Fetches finished so far, successful or not. Read without the lock by a call before it
+    /// waits for the lock, so that it can tell afterwards whether a fetch ended while it waited.
+    fetches: AtomicU64,
 }
 
 impl AppCredentials {
@@ -84,9 +92,97 @@ impl AppCredentials {
         Self {
             app_id,
             app_secret,
-            cache: tokio::sync::Mutex::new(None),
+            cache: tokio::sync::Mutex::new(TokenCache::default()),
+            fetches: AtomicU64::new(0),
         }
     }
+
+    /// The number of fetches finished so far; pass it to [`TokenCache::failure_since`].
+    pub(crate) fn fetches_finished(&self) -> u64 {
+        self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// Counts a finished fetch (called with the cache's lock held); returns its number.
+    pub(crate) fn fetch_finished(&self) -> u64 {
+        self.fetches.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}
+
+/// What the lock guards: the token, and the failure of the last fetch if it failed.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    pub(crate) token: Option<CachedToken>,
+    failure: Option<FetchFailure>,
+}
+
+/// The failure of a token fetch, kept for the calls that waited for that fetch.
+struct FetchFailure {
+    /// The fetch's number (see [`AppCredentials::fetch_finished`]).
+    fetch: u64,
+    /// A copy of the fetch's error (see [`copy_error`]).
+    error: Error,
+}
+
+impl TokenCache {
+    /// A copy of the failure of a fetch that finished after `seen` fetches had, i.e. one that
+    /// ended while the caller waited for the lock. `None` if the last fetch succeeded or ended
+    /// before the caller came: then the caller fetches itself.
+    pub(crate) fn failure_since(&self, seen: u64) -> Option<Error> {
+        self.failure
+            .as_ref()
+            .filter(|failure| failure.fetch > seen)
+            .map(|failure| copy_error(&failure.error))
+    }
+
+    /// Records the outcome of fetch number `fetch`.
+    pub(crate) fn fetched(&mut self, fetch: u64, outcome: Result<CachedToken, &Error>) {
+        match outcome {
+            Ok(token) => {
+                self.token = Some(token);
+                self.failure = None;
+            }
+            Err(error) => {
+                self.failure = Some(FetchFailure {
+                    fetch,
+                    error: copy_error(error),
+                });
+            }
+        }
+    }
+}
+
+/// A copy of a token fetch's error for another call. Answers (Feishu's refusal, an unexpected
+/// body) are copied exactly. A transport error cannot be: its `reqwest::Error` cannot be cloned,
+/// so the copy is an error that says the request was not sent by this call and quotes the
+/// original, which keeps [`Error::delivery`] (`NotSent`) and [`Error::is_token_error`] true
+/// for the call that gets it.
+pub(crate) fn copy_error(error: &Error) -> Error {
+    match error {
+        Error::InvalidRequest { endpoint, reason } => Error::InvalidRequest {
+            endpoint,
+            reason: reason.clone(),
+        },
+        Error::Api(api) => Error::Api(api.clone()),
+        Error::InvalidResponse(invalid) => Error::InvalidResponse(invalid.clone()),
+        Error::Token(inner) => Error::Token(Box::new(copy_error(inner))),
+        Error::NotSent(transport) => Error::NotSent(transport.clone()),
+        Error::MaybeSent(transport) => Error::MaybeSent(transport.clone()),
+    }
+}
+
+/// Forgets that a token request's own earlier attempt may have been processed: fetching a
+/// token creates nothing, and the mark would otherwise make the call that needed the token
+/// look as if it may have created its record ([`Error::may_have_been_created`]) although it
+/// was never sent. The calling request's own earlier attempts are marked again by its caller.
+pub(crate) fn clear_processed_mark(error: &mut Error) {
+    let call = match error {
+        Error::InvalidRequest { .. } => return,
+        Error::NotSent(transport) | Error::MaybeSent(transport) => &mut transport.call,
+        Error::Api(api) => &mut api.call,
+        Error::InvalidResponse(invalid) => &mut invalid.call,
+        Error::Token(inner) => return clear_processed_mark(inner),
+    };
+    call.earlier_attempt_may_have_been_processed = false;
 }
 
 /// A fetched token and when to stop using it.

@@ -42,12 +42,13 @@ pub struct SandboxArgs {
     #[arg(long, default_value_t = IdempotencyMode::DEFAULT_REJECT_CODE, allow_negative_numbers = true)]
     pub reject_code: i64,
 
-    /// Creates allowed per second per app (default: the spec's).
+    /// Interview creates allowed per second per app (default: the spec's); other endpoints
+    /// keep the limits of their specs.
     #[arg(long, value_name = "PER_SECOND", default_value_t = default_rate_limit(),
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: u32,
 
-    /// Switch the rate limit off.
+    /// Switch every rate limit off.
     #[arg(long, conflicts_with = "rate_limit")]
     pub no_rate_limit: bool,
 
@@ -55,23 +56,23 @@ pub struct SandboxArgs {
     #[arg(long, default_value_t = 0)]
     pub fault_seed: u64,
 
-    /// Share of creates answered with HTTP 500, code 1002001 (0 to 1).
+    /// Share of requests answered with HTTP 500, code 1002001 (0 to 1).
     #[arg(long = "fault-5xx", value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
     pub fault_server_error: f64,
 
-    /// Share of creates answered with HTTP 429, code 99991400 (0 to 1).
+    /// Share of requests answered with HTTP 429, code 99991400 (0 to 1).
     #[arg(long = "fault-429", value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
     pub fault_rate_limit: f64,
 
-    /// Share of creates delayed by --fault-delay-ms (0 to 1).
+    /// Share of requests delayed by --fault-delay-ms (0 to 1).
     #[arg(long = "fault-delay", value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
     pub fault_delay: f64,
 
-    /// How long a delayed create waits, in milliseconds.
+    /// How long a delayed request waits, in milliseconds.
     #[arg(long = "fault-delay-ms", value_name = "MS", default_value_t = default_delay_ms())]
     pub fault_delay_ms: u64,
 
-    /// Share of creates whose connection is cut after the record was stored (0 to 1).
+    /// Share of requests whose connection is cut after they took effect (0 to 1).
     #[arg(long = "fault-cut", value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
     pub fault_cut: f64,
 

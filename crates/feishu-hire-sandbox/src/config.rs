@@ -1,5 +1,5 @@
 //! How a sandbox behaves: credentials, token lifetime, the answer to a repeated `external_id`,
-//! the rate limit, injected faults and the body size limit.
+//! the rate limits, injected faults and the body size limit.
 
 use std::fmt;
 use std::sync::Arc;
@@ -47,11 +47,15 @@ pub struct SandboxConfig {
     pub credentials: Option<(String, String)>,
     /// How long an issued token stays valid; answered as `expire` in whole seconds.
     pub token_ttl: Duration,
-    /// What a create with an `external_id` already used inside the idempotency window gets.
+    /// What a create (of an interview or an assessment) with an `external_id` already used
+    /// inside the endpoint's idempotency window gets.
     pub idempotency: IdempotencyMode,
-    /// Creates allowed per second per app; `None` switches the limit off.
+    /// Interview creates allowed per second per app; `None` switches every rate limit off.
+    ///
+    /// The other endpoints follow their own limits from the specs (20/s for creating an
+    /// assessment; none for the endpoints whose spec gives none) while this is `Some`.
     pub rate_limit_per_second: Option<u32>,
-    /// Faults injected into creates.
+    /// Faults injected into requests (every endpoint but the token one).
     pub faults: FaultConfig,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
@@ -122,14 +126,15 @@ impl SandboxConfig {
         self
     }
 
-    /// Allows `per_second` creates per second per app (at least 1).
+    /// Allows `per_second` interview creates per second per app (at least 1); the other
+    /// endpoints keep the limits of their specs.
     #[must_use]
     pub fn rate_limit_per_second(mut self, per_second: u32) -> Self {
         self.rate_limit_per_second = Some(per_second);
         self
     }
 
-    /// Switches the rate limit off.
+    /// Switches every rate limit off.
     #[must_use]
     pub fn no_rate_limit(mut self) -> Self {
         self.rate_limit_per_second = None;
@@ -181,11 +186,11 @@ impl SandboxConfig {
 /// overflowing the clock's arithmetic.
 pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
-/// What the create endpoint answers to an `external_id` already used inside the idempotency
-/// window (24 h, from the spec).
+/// What the create endpoints (interview and assessment) answer to an `external_id` already used
+/// inside the idempotency window (24 h, from the specs).
 ///
 /// Feishu documents that the same `external_id` creates at most one interview within 24 h,
-/// but not what it answers to the repeat. Each plausible answer has a mode, so a client can be
+/// but not what it answers to the repeat; the assessment endpoint follows the same rule. Each plausible answer has a mode, so a client can be
 /// tested against both; [`Off`](IdempotencyMode::Off) stores every attempt, so a test can count
 /// how often a client sent the same record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -218,9 +223,10 @@ impl IdempotencyMode {
     }
 }
 
-/// Faults injected into creates, drawn from a random sequence seeded with `seed`.
+/// Faults injected into requests, drawn from a random sequence seeded with `seed`.
 ///
-/// Each create that passes the token check and the rate limit draws one number; the rates
+/// Each request (to any endpoint but the token one) that passes the token check and the rate
+/// limit draws one number; the rates
 /// split `[0, 1)` in the order server error, rate limit, delay, cut, and the rest is "no
 /// fault". The same seed and the same order of requests give the same faults. The rates must
 /// each be in `[0, 1]` and add up to at most 1.
@@ -230,8 +236,9 @@ impl IdempotencyMode {
 /// - **delay**: the request waits [`delay`](Self::delay), then is handled normally; a client
 ///   that times out first never sees the answer, but the record is stored all the same.
 /// - **cut after store**: the request is handled normally and, if it would be answered with
-///   `code: 0`, the connection is closed instead of answering: the record is stored but the
-///   client never learns it. This is the case that makes blind retries create duplicates.
+///   `code: 0`, the connection is closed instead of answering: the record is stored (updated,
+///   deleted) but the client never learns it. This is the case that makes blind retries
+///   create duplicates.
 ///
 /// Answers to injected faults carry the header `x-sandbox-fault` (`server_error`,
 /// `rate_limit` or `delay`), so a test can tell them from real ones.
@@ -240,15 +247,15 @@ impl IdempotencyMode {
 pub struct FaultConfig {
     /// Seed of the random sequence.
     pub seed: u64,
-    /// Share of creates answered with HTTP 500, code 1002001.
+    /// Share of requests answered with HTTP 500, code 1002001.
     pub server_error_rate: f64,
-    /// Share of creates answered with HTTP 429, code 99991400.
+    /// Share of requests answered with HTTP 429, code 99991400.
     pub rate_limit_rate: f64,
-    /// Share of creates delayed by [`delay`](Self::delay).
+    /// Share of requests delayed by [`delay`](Self::delay).
     pub delay_rate: f64,
-    /// How long a delayed create waits.
+    /// How long a delayed request waits.
     pub delay: Duration,
-    /// Share of creates whose connection is cut after the record was stored.
+    /// Share of requests whose connection is cut after they took effect.
     pub cut_after_store_rate: f64,
 }
 
@@ -259,7 +266,7 @@ impl Default for FaultConfig {
 }
 
 impl FaultConfig {
-    /// How long a delayed create waits unless configured otherwise.
+    /// How long a delayed request waits unless configured otherwise.
     pub const DEFAULT_DELAY: Duration = Duration::from_secs(1);
 
     /// No faults (seed 0).
@@ -286,21 +293,21 @@ impl FaultConfig {
         self
     }
 
-    /// Sets the share of creates answered with HTTP 500.
+    /// Sets the share of requests answered with HTTP 500.
     #[must_use]
     pub fn server_error_rate(mut self, rate: f64) -> Self {
         self.server_error_rate = rate;
         self
     }
 
-    /// Sets the share of creates answered with HTTP 429.
+    /// Sets the share of requests answered with HTTP 429.
     #[must_use]
     pub fn rate_limit_rate(mut self, rate: f64) -> Self {
         self.rate_limit_rate = rate;
         self
     }
 
-    /// Sets the share of creates delayed.
+    /// Sets the share of requests delayed.
     #[must_use]
     pub fn delay_rate(mut self, rate: f64) -> Self {
         self.delay_rate = rate;
@@ -314,7 +321,7 @@ impl FaultConfig {
         self
     }
 
-    /// Sets the share of creates whose connection is cut after the record was stored.
+    /// Sets the share of requests whose connection is cut after they took effect.
     #[must_use]
     pub fn cut_after_store_rate(mut self, rate: f64) -> Self {
         self.cut_after_store_rate = rate;

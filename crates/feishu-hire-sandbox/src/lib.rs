@@ -1,15 +1,19 @@
-//! A Feishu-compatible sandbox server for Feishu (Lark) Hire's "create an external interview" API.
+//! A Feishu-compatible sandbox server for Feishu (Lark) Hire's external-interview API.
 //!
 #![doc = include_str!("../README.md")]
 
+mod behaviour;
 mod cli;
 mod clock;
 mod config;
 mod faults;
+mod paging;
+mod params;
 mod rate_limit;
 mod server;
 mod state;
 mod stats;
+mod store;
 mod validate;
 
 use std::fmt;
@@ -27,6 +31,7 @@ pub use config::{
     ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOKEN_TTL, FaultConfig, IdempotencyMode,
     MAX_TOKEN_TTL, SPEC_RATE_LIMIT_PER_SECOND, SandboxConfig,
 };
+pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use stats::{FaultCounts, Stats, StoredInterview};
 
 use crate::state::Shared;
@@ -37,6 +42,29 @@ pub const RECORDS_PATH: &str = "/sandbox/external_interviews";
 
 /// Path of the counters: `GET` answers the [`Stats`] as JSON.
 pub const STATS_PATH: &str = "/sandbox/stats";
+
+/// `code` of the answer to an endpoint that has a spec but no behaviour in the sandbox
+/// (HTTP 501). The sandbox's own code, not Feishu's: it mirrors the HTTP status, far from
+/// Feishu's seven- and eight-digit codes.
+pub const NOT_IMPLEMENTED_CODE: i64 = 501;
+
+/// `code` of the answer to a path no endpoint has (HTTP 404). The sandbox's own code, like
+/// [`NOT_IMPLEMENTED_CODE`].
+pub const NOT_FOUND_CODE: i64 = 404;
+
+/// `code` of the answer to a known path with a method none of its endpoints has (HTTP 405,
+/// with an `Allow` header). The sandbox's own code, like [`NOT_IMPLEMENTED_CODE`].
+pub const METHOD_NOT_ALLOWED_CODE: i64 = 405;
+
+/// The names (as in the specs, e.g. `update_external_interview`) of the endpoints the sandbox
+/// implements. Every other endpoint of `feishu_hire_types::ENDPOINTS` is routed too, and
+/// answers HTTP 501 with [`NOT_IMPLEMENTED_CODE`] and a `msg` naming it.
+pub fn implemented_endpoints() -> Vec<&'static str> {
+    behaviour::IMPLEMENTED
+        .iter()
+        .map(|(name, _)| *name)
+        .collect()
+}
 
 /// Header the sandbox adds to answers with an injected fault: `server_error`, `rate_limit`
 /// or `delay`. Not a Feishu header.
@@ -104,7 +132,8 @@ impl Sandbox {
         self.shared.stats()
     }
 
-    /// Every stored record, oldest first.
+    /// Every interview it holds, as it is now (updated, without the deleted ones), oldest
+    /// first.
     pub fn records(&self) -> Vec<StoredInterview> {
         self.shared.records()
     }

@@ -8,7 +8,7 @@ use clap::Parser;
 use feishu_hire_sandbox::SandboxArgs;
 use tracing_subscriber::EnvFilter;
 
-/// A Feishu-compatible sandbox for Feishu Hire's "create an external interview" API.
+/// A Feishu-compatible sandbox for Feishu Hire's external-interview API.
 #[derive(Debug, Parser)]
 #[command(name = "feishu-hire-sandbox", version, about)]
 struct Command {

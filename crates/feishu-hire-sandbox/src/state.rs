@@ -1,6 +1,6 @@
-//! Everything a running sandbox remembers: issued tokens, stored interviews, the latest record
-//! per `external_id` and the counters; and the decisions made on them (is this token valid, is
-//! this a repeat inside the window).
+//! Everything a running sandbox remembers: issued tokens, the store of interviews and
+//! assessments, and the counters; the compiled schemas and rate limiters of the endpoints; and
+//! the decisions made on them (is this token valid, is this a repeat inside the window).
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -9,17 +9,21 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use feishu_hire_types::{
-    AssessmentDimension, AssessmentDimensionInput, CREATE_EXTERNAL_INTERVIEW,
-    CreateExternalInterviewRequest, ExternalInterview, ExternalInterviewAssessment,
-    ExternalInterviewAssessmentInput, TenantAccessTokenRequest, schemas,
+    CREATE_EXTERNAL_INTERVIEW, CREATE_EXTERNAL_INTERVIEW_ASSESSMENT,
+    CreateExternalInterviewAssessmentRequest, ENDPOINTS, Endpoint, ExternalInterview,
+    ExternalInterviewAssessment, TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest, schemas,
 };
 use rand::Rng;
 
 use crate::clock::unix_millis;
-use crate::config::{IdempotencyMode, SandboxConfig};
+use crate::config::SandboxConfig;
 use crate::faults::FaultInjector;
+use crate::paging::PageTokens;
 use crate::rate_limit::AppRateLimiter;
 use crate::stats::{Stats, StoredInterview};
+use crate::store::{
+    AssessmentPatch, Created, InterviewInput, KeyRule, Origin, QueryFilter, QueryPage, Store,
+};
 use crate::validate::BodyValidator;
 
 /// Locks a mutex, taking the data even if another thread panicked while holding it: every
@@ -31,10 +35,13 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The state shared by every request of one sandbox.
 pub(crate) struct Shared {
     pub(crate) config: SandboxConfig,
-    pub(crate) create_validator: BodyValidator<CreateExternalInterviewRequest>,
-    pub(crate) token_validator: BodyValidator<TenantAccessTokenRequest>,
-    pub(crate) rate_limiter: Option<AppRateLimiter>,
+    pub(crate) token_validator: BodyValidator,
+    /// The request-body schema of every endpoint with a body, by endpoint name.
+    body_validators: HashMap<&'static str, BodyValidator>,
+    /// The rate limiter of every endpoint with a limit, by endpoint name.
+    rate_limiters: HashMap<&'static str, AppRateLimiter>,
     pub(crate) faults: FaultInjector,
+    pub(crate) page_tokens: PageTokens,
     id_sequence: AtomicU64,
     memory: Mutex<Memory>,
 }
@@ -42,9 +49,7 @@ pub(crate) struct Shared {
 #[derive(Default)]
 struct Memory {
     tokens: HashMap<String, IssuedToken>,
-    records: Vec<StoredInterview>,
-    // external_id -> (index into `records`, when it was stored), for the idempotency window.
-    latest_by_external_id: HashMap<String, (usize, SystemTime)>,
+    store: Store,
     stats: Stats,
 }
 
@@ -53,7 +58,7 @@ struct IssuedToken {
     expires_at: SystemTime,
 }
 
-/// Why a create's token was refused.
+/// Why a request's token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenProblem {
     /// No `Authorization: Bearer <token>` header.
@@ -62,32 +67,42 @@ pub(crate) enum TokenProblem {
     Invalid,
 }
 
-/// What the store did with a valid create.
-#[derive(Debug)]
-pub(crate) enum CreateOutcome {
-    /// A new record was stored.
-    Created(ExternalInterview),
-    /// A repeat inside the window; the record stored first.
-    ReturnedStored(ExternalInterview),
-    /// A repeat inside the window, refused with this code.
-    Rejected { code: i64, external_id: String },
-}
-
 impl Shared {
     pub(crate) fn new(config: SandboxConfig) -> Result<Self, String> {
-        let rate_limiter = config
-            .rate_limit_per_second
-            .and_then(NonZeroU32::new)
-            .map(|per_second| AppRateLimiter::new(per_second, config.clock.clone()));
+        let mut body_validators = HashMap::new();
+        for (name, request_schema, _) in schemas::ALL {
+            if let Some(schema) = request_schema {
+                body_validators.insert(*name, BodyValidator::new(schema)?);
+            }
+        }
+        let rate_limiters = ENDPOINTS
+            .iter()
+            .filter_map(|endpoint| {
+                let (requests, window) = rate_limit_of(&config, endpoint)?;
+                let limiter = AppRateLimiter::new(requests, window, config.clock.clone());
+                Some((endpoint.name, limiter))
+            })
+            .collect();
         Ok(Self {
-            create_validator: BodyValidator::new(schemas::CREATE_EXTERNAL_INTERVIEW_REQUEST)?,
             token_validator: BodyValidator::new(schemas::TENANT_ACCESS_TOKEN_INTERNAL_REQUEST)?,
-            rate_limiter,
+            body_validators,
+            rate_limiters,
             faults: FaultInjector::new(config.faults.clone()),
+            page_tokens: PageTokens::default(),
             id_sequence: AtomicU64::new(0),
             memory: Mutex::new(Memory::default()),
             config,
         })
+    }
+
+    /// The compiled request-body schema of an endpoint, if it has a body.
+    pub(crate) fn body_validator(&self, endpoint: &Endpoint) -> Option<&BodyValidator> {
+        self.body_validators.get(endpoint.name)
+    }
+
+    /// The rate limiter of an endpoint, if it has a limit and limits are on.
+    pub(crate) fn rate_limiter(&self, endpoint: &Endpoint) -> Option<&AppRateLimiter> {
+        self.rate_limiters.get(endpoint.name)
     }
 
     pub(crate) fn now(&self) -> SystemTime {
@@ -104,7 +119,7 @@ impl Shared {
     }
 
     pub(crate) fn records(&self) -> Vec<StoredInterview> {
-        lock(&self.memory).records.clone()
+        lock(&self.memory).store.records()
     }
 
     /// A log id like Feishu's: a millisecond timestamp, then random hex, so ids sort by time.
@@ -162,9 +177,18 @@ impl Shared {
         }
     }
 
-    /// Counts a create request, by the `external_id` of its body if it has one.
-    pub(crate) fn count_attempt(&self, external_id: Option<&str>) {
+    /// Counts a request to `endpoint`, and a create of an interview by the `external_id` of
+    /// its body if it has one.
+    pub(crate) fn count_request(&self, endpoint: &Endpoint, external_id: Option<&str>) {
         let mut memory = lock(&self.memory);
+        *memory
+            .stats
+            .requests_by_endpoint
+            .entry(endpoint.name.to_owned())
+            .or_default() += 1;
+        if endpoint.name != CREATE_EXTERNAL_INTERVIEW.name {
+            return;
+        }
         memory.stats.create_attempts += 1;
         if let Some(external_id) = external_id {
             *memory
@@ -175,109 +199,135 @@ impl Shared {
         }
     }
 
+    /// Counts a request to `endpoint` answered `code: 0`.
+    pub(crate) fn count_success(&self, endpoint: &Endpoint) {
+        *lock(&self.memory)
+            .stats
+            .succeeded_by_endpoint
+            .entry(endpoint.name.to_owned())
+            .or_default() += 1;
+    }
+
     /// Stores a valid create, applying the idempotency rule of the configuration.
-    pub(crate) fn create(
+    pub(crate) fn create_interview(
         &self,
-        request: CreateExternalInterviewRequest,
+        input: InterviewInput,
         app_id: &str,
         log_id: &str,
-    ) -> CreateOutcome {
-        let window = CREATE_EXTERNAL_INTERVIEW
-            .idempotency
-            .map(|rule| rule.window())
-            .unwrap_or_default();
+    ) -> Created<ExternalInterview> {
+        let rule = KeyRule {
+            mode: self.config.idempotency,
+            window: CREATE_EXTERNAL_INTERVIEW
+                .idempotency
+                .key_window()
+                .unwrap_or_default(),
+        };
+        let origin = Origin {
+            app_id,
+            log_id,
+            now: self.now(),
+        };
+        let mut memory = lock(&self.memory);
+        let created = memory
+            .store
+            .create_interview(input, rule, origin, &mut || self.new_id());
+        let stats = &mut memory.stats;
+        match &created {
+            Created::New(interview) => {
+                stats.created += 1;
+                if let Some(external_id) = &interview.external_id {
+                    *stats
+                        .stored_by_external_id
+                        .entry(external_id.clone())
+                        .or_default() += 1;
+                }
+            }
+            Created::Stored(_) => stats.returned_stored += 1,
+            Created::Rejected { .. } => stats.rejected_duplicates += 1,
+        }
+        created
+    }
+
+    /// Replaces an interview; `None` if there is none with that id.
+    pub(crate) fn update_interview(
+        &self,
+        id: &str,
+        input: InterviewInput,
+    ) -> Option<ExternalInterview> {
+        lock(&self.memory)
+            .store
+            .update_interview(id, input, &mut || self.new_id())
+    }
+
+    /// Deletes an interview and its assessments; `false` if there is none with that id.
+    pub(crate) fn delete_interview(&self, id: &str) -> bool {
+        lock(&self.memory).store.delete_interview(id)
+    }
+
+    /// One page of the interviews that match `filter`.
+    pub(crate) fn query(
+        &self,
+        filter: &QueryFilter,
+        after: Option<u64>,
+        limit: usize,
+    ) -> QueryPage {
+        lock(&self.memory).store.query(filter, after, limit)
+    }
+
+    /// Attaches a valid assessment to its interview, applying the idempotency rule of the
+    /// configuration; `None` if the interview does not exist.
+    pub(crate) fn create_assessment(
+        &self,
+        request: CreateExternalInterviewAssessmentRequest,
+    ) -> Option<Created<ExternalInterviewAssessment>> {
+        let rule = KeyRule {
+            mode: self.config.idempotency,
+            window: CREATE_EXTERNAL_INTERVIEW_ASSESSMENT
+                .idempotency
+                .key_window()
+                .unwrap_or_default(),
+        };
         let now = self.now();
         let mut memory = lock(&self.memory);
-
-        // Look for a repeat inside the window, unless the rule is off.
-        if let Some(external_id) = &request.external_id
-            && self.config.idempotency != IdempotencyMode::Off
-            && let Some(&(index, stored_at)) = memory.latest_by_external_id.get(external_id)
-            && now < stored_at + window
-        {
-            return match self.config.idempotency {
-                IdempotencyMode::Reject { code } => {
-                    memory.stats.rejected_duplicates += 1;
-                    CreateOutcome::Rejected {
-                        code,
-                        external_id: external_id.clone(),
-                    }
-                }
-                // `ReturnStored`; `Off` never looks for a repeat.
-                _ => {
-                    memory.stats.returned_stored += 1;
-                    CreateOutcome::ReturnedStored(memory.records[index].interview.clone())
-                }
-            };
+        let created = memory
+            .store
+            .create_assessment(request, rule, now, &mut || self.new_id())?;
+        match &created {
+            Created::New(_) => {}
+            Created::Stored(_) => memory.stats.returned_stored += 1,
+            Created::Rejected { .. } => memory.stats.rejected_duplicates += 1,
         }
-
-        let interview = self.assign_ids(request);
-        if let Some(external_id) = &interview.external_id {
-            let index = memory.records.len();
-            memory
-                .latest_by_external_id
-                .insert(external_id.clone(), (index, now));
-            *memory
-                .stats
-                .stored_by_external_id
-                .entry(external_id.clone())
-                .or_default() += 1;
-        }
-        memory.stats.created += 1;
-        memory.records.push(StoredInterview {
-            interview: interview.clone(),
-            app_id: app_id.to_owned(),
-            stored_at_unix_ms: unix_millis(now),
-            log_id: log_id.to_owned(),
-        });
-        CreateOutcome::Created(interview)
+        Some(created)
     }
 
-    /// The request as a stored interview: every field echoed, ids added to the interview and
-    /// to each assessment.
-    fn assign_ids(&self, request: CreateExternalInterviewRequest) -> ExternalInterview {
-        let mut interview = ExternalInterview::new()
-            .id(self.new_id())
-            .external_application_id(request.external_application_id)
-            .interview_assessments(
-                request
-                    .interview_assessments
-                    .into_iter()
-                    .map(|assessment| self.stored_assessment(assessment)),
-            );
-        interview.external_id = request.external_id;
-        interview.participate_status = request.participate_status;
-        interview.begin_time = request.begin_time;
-        interview.end_time = request.end_time;
-        interview
-    }
-
-    fn stored_assessment(
+    /// Changes the fields of an assessment that `patch` carries; `None` if there is none with
+    /// that id.
+    pub(crate) fn patch_assessment(
         &self,
-        input: ExternalInterviewAssessmentInput,
-    ) -> ExternalInterviewAssessment {
-        let mut assessment = ExternalInterviewAssessment::new()
-            .id(self.new_id())
-            .assessment_dimension_list(
-                input
-                    .assessment_dimension_list
-                    .into_iter()
-                    .map(stored_dimension),
-            );
-        assessment.username = input.username;
-        assessment.conclusion = input.conclusion;
-        assessment.content = input.content;
-        assessment
+        id: &str,
+        patch: AssessmentPatch,
+    ) -> Option<ExternalInterviewAssessment> {
+        lock(&self.memory).store.patch_assessment(id, patch)
     }
 }
 
-fn stored_dimension(input: AssessmentDimensionInput) -> AssessmentDimension {
-    let mut dimension = AssessmentDimension::new().options(input.options);
-    dimension.score = input.score;
-    dimension.option = input.option;
-    dimension.content = input.content;
-    dimension.assessment_type = input.assessment_type;
-    dimension.title = input.title;
-    dimension.description = input.description;
-    dimension
+/// The rate limit of `endpoint` as the sandbox applies it: none when limits are off
+/// (`rate_limit_per_second` is `None`), the configured one for creating interviews (the
+/// flag's meaning since the sandbox served only that endpoint), otherwise the spec's.
+fn rate_limit_of(
+    config: &SandboxConfig,
+    endpoint: &Endpoint,
+) -> Option<(NonZeroU32, std::time::Duration)> {
+    let configured = config.rate_limit_per_second?;
+    if endpoint.name == TENANT_ACCESS_TOKEN_INTERNAL.name {
+        // The token endpoint is never limited, as before: the importer depends on it.
+        return None;
+    }
+    let (requests, window) = if endpoint.name == CREATE_EXTERNAL_INTERVIEW.name {
+        (configured, std::time::Duration::from_secs(1))
+    } else {
+        let limit = endpoint.rate_limit?;
+        (limit.requests, limit.window())
+    };
+    Some((NonZeroU32::new(requests)?, window))
 }

@@ -7,7 +7,6 @@
 //! what the schema only names as a `format`, such as a `score` beyond 32 bits.
 
 use std::fmt::Write as _;
-use std::marker::PhantomData;
 
 use feishu_hire_types::FieldViolation;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -19,27 +18,23 @@ use serde_json::Value;
 /// Longest value quoted in a violation; longer ones are cut, so an answer stays readable.
 const MAX_QUOTED_VALUE_CHARS: usize = 200;
 
-/// A compiled request schema and the type a valid body decodes to.
-pub(crate) struct BodyValidator<T> {
+/// A compiled request schema.
+pub(crate) struct BodyValidator {
     schema: Validator,
-    decodes_to: PhantomData<fn() -> T>,
 }
 
-impl<T: DeserializeOwned> BodyValidator<T> {
+impl BodyValidator {
     /// Compiles `schema_text`, one of [`feishu_hire_types::schemas`].
     pub(crate) fn new(schema_text: &str) -> Result<Self, String> {
         let schema: Value = serde_json::from_str(schema_text)
             .map_err(|err| format!("the generated JSON Schema is not JSON: {err}"))?;
         let schema = jsonschema::validator_for(&schema)
             .map_err(|err| format!("the generated JSON Schema does not compile: {err}"))?;
-        Ok(Self {
-            schema,
-            decodes_to: PhantomData,
-        })
+        Ok(Self { schema })
     }
 
-    /// The decoded body, or every violation found.
-    pub(crate) fn validate(&self, body: &Value) -> Result<T, Vec<FieldViolation>> {
+    /// Every violation of the schema, one per field, in field order.
+    pub(crate) fn check(&self, body: &Value) -> Result<(), Vec<FieldViolation>> {
         let mut found: Vec<(FieldViolation, bool)> = self
             .schema
             .iter_errors(body)
@@ -50,17 +45,32 @@ impl<T: DeserializeOwned> BodyValidator<T> {
                     .map(move |violation| (violation, is_type_error))
             })
             .collect();
-        if !found.is_empty() {
-            // One violation per field, in field order; a wrong type says the most (a string
-            // "2" also fails the enum, but "must be an integer" is the useful message).
-            found.sort_by(|(a, a_is_type), (b, b_is_type)| {
-                (&a.field, !a_is_type, &a.description).cmp(&(&b.field, !b_is_type, &b.description))
-            });
-            found.dedup_by(|(later, _), (earlier, _)| later.field == earlier.field);
-            return Err(found.into_iter().map(|(violation, _)| violation).collect());
+        if found.is_empty() {
+            return Ok(());
         }
-        serde_path_to_error::deserialize(body).map_err(|err| vec![decoding_violation(body, &err)])
+        // One violation per field, in field order; a wrong type says the most (a string
+        // "2" also fails the enum, but "must be an integer" is the useful message).
+        found.sort_by(|(a, a_is_type), (b, b_is_type)| {
+            (&a.field, !a_is_type, &a.description).cmp(&(&b.field, !b_is_type, &b.description))
+        });
+        found.dedup_by(|(later, _), (earlier, _)| later.field == earlier.field);
+        Err(found.into_iter().map(|(violation, _)| violation).collect())
     }
+
+    /// The decoded body, or every violation found.
+    pub(crate) fn validate<T: DeserializeOwned>(
+        &self,
+        body: &Value,
+    ) -> Result<T, Vec<FieldViolation>> {
+        self.check(body)?;
+        decode(body)
+    }
+}
+
+/// A body the schema accepted, decoded into its generated type. The decoding catches what the
+/// schema only names as a `format`, such as a `score` beyond 32 bits.
+pub(crate) fn decode<T: DeserializeOwned>(body: &Value) -> Result<T, Vec<FieldViolation>> {
+    serde_path_to_error::deserialize(body).map_err(|err| vec![decoding_violation(body, &err)])
 }
 
 /// The violations one schema error stands for (one per unknown field, otherwise one).
@@ -113,6 +123,17 @@ fn schema_violations(error: &ValidationError<'_>) -> Vec<FieldViolation> {
                 &format!("must be one of {allowed}"),
             )]
         }
+        // The range of an integer's format (int32, int64), as the generated schemas state it.
+        ValidationErrorKind::Maximum { limit } => vec![violation(
+            &path,
+            Some(instance),
+            &format!("must be at most {limit}"),
+        )],
+        ValidationErrorKind::Minimum { limit } => vec![violation(
+            &path,
+            Some(instance),
+            &format!("must be at least {limit}"),
+        )],
         _ => vec![violation(
             &path,
             Some(instance),
@@ -227,8 +248,19 @@ mod tests {
 
     use super::*;
 
-    fn validator() -> BodyValidator<CreateExternalInterviewRequest> {
-        BodyValidator::new(schemas::CREATE_EXTERNAL_INTERVIEW_REQUEST).unwrap()
+    struct Create(BodyValidator);
+
+    impl Create {
+        fn validate(
+            &self,
+            body: &Value,
+        ) -> Result<CreateExternalInterviewRequest, Vec<FieldViolation>> {
+            self.0.validate(body)
+        }
+    }
+
+    fn validator() -> Create {
+        Create(BodyValidator::new(schemas::CREATE_EXTERNAL_INTERVIEW_REQUEST).unwrap())
     }
 
     fn fields(violations: &[FieldViolation]) -> Vec<Option<&str>> {
@@ -274,7 +306,7 @@ mod tests {
     }
 
     #[test]
-    fn integers_beyond_their_format_are_caught_by_decoding() {
+    fn integers_beyond_their_format_are_refused() {
         let body = json!({
             "external_application_id": "1",
             "interview_assessments": [{"assessment_dimension_list": [{"score": 3_000_000_000_i64}]}]

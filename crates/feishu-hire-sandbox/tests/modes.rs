@@ -13,8 +13,8 @@ use feishu_hire_types::CREATE_EXTERNAL_INTERVIEW;
 fn idempotency_window() -> Duration {
     CREATE_EXTERNAL_INTERVIEW
         .idempotency
+        .key_window()
         .expect("the spec gives creates an idempotency window")
-        .window()
 }
 
 // ---- idempotency ----

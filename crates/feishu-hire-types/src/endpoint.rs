@@ -3,6 +3,7 @@
 //! A client needs to know, for a request type, where to send it and how it may
 //! be retried; [`ApiRequest`] and [`Endpoint`] carry exactly that from the spec.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -72,21 +73,79 @@ impl RateLimit {
     }
 }
 
-/// A documented idempotency rule: requests with the same value of `field`
-/// create one resource within `window_hours`.
+/// Whether a request that may have taken effect can be sent again: the endpoint's rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Idempotency {
-    /// Wire name of the request field that carries the key.
-    pub field: &'static str,
-    /// How long the server remembers a key, in hours.
-    pub window_hours: u32,
+#[non_exhaustive]
+pub enum Idempotency {
+    /// Safe to repeat by its method: `GET`, `PUT` and `DELETE` have the same effect when sent
+    /// twice.
+    ByMethod,
+    /// The endpoint only reads (a query sent as `POST`): always safe to repeat.
+    ReadOnly,
+    /// Safe to repeat when the body carries a key in `field`: the server creates one resource
+    /// per key within `window_hours`.
+    ByKey {
+        /// Wire name of the body field that carries the key.
+        field: &'static str,
+        /// How long the server remembers a key, in hours.
+        window_hours: u32,
+    },
+    /// Never repeated once it may have taken effect: a second one could act twice.
+    Never,
 }
 
 impl Idempotency {
-    /// The window as a [`Duration`].
-    pub const fn window(self) -> Duration {
-        Duration::from_secs(self.window_hours as u64 * 3600)
+    /// Whether every request to the endpoint is safe to repeat, key or not.
+    pub const fn always_safe(self) -> bool {
+        matches!(self, Idempotency::ByMethod | Idempotency::ReadOnly)
     }
+
+    /// How long the server remembers a key, for a key-based rule.
+    pub const fn key_window(self) -> Option<Duration> {
+        match self {
+            Idempotency::ByKey { window_hours, .. } => {
+                Some(Duration::from_secs(window_hours as u64 * 3600))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The type of a path or query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParamKind {
+    /// Text.
+    String,
+    /// A 32-bit integer.
+    Int32,
+    /// A 64-bit integer.
+    Int64,
+    /// `true` or `false`.
+    Boolean,
+    /// An integer enumeration with these listed values.
+    Enum(&'static [i64]),
+}
+
+/// A path or query parameter of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Param {
+    /// The name: the `:name` placeholder of the path, or the query key.
+    pub name: &'static str,
+    /// Its type.
+    pub kind: ParamKind,
+    /// Whether it must be sent (path parameters always).
+    pub required: bool,
+}
+
+/// What a successful answer of an endpoint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResponseShape {
+    /// The platform envelope (`code`, `msg`, `data`, `error`); the output is its `data`.
+    Envelope,
+    /// A body of its own with `code` and `msg` beside the output's fields (the token endpoints).
+    WholeBody,
 }
 
 /// Everything the spec says about one endpoint that a client or server needs at run time.
@@ -98,8 +157,18 @@ pub struct Endpoint {
     pub summary: &'static str,
     /// HTTP method.
     pub method: HttpMethod,
-    /// Path below the host, starting with `/`.
+    /// Path below the host, starting with `/`; `:name` segments are path parameters.
     pub path: &'static str,
+    /// Path parameters, in the order they appear in the path.
+    pub path_params: &'static [Param],
+    /// Query parameters.
+    pub query_params: &'static [Param],
+    /// Whether the request has a JSON body.
+    pub has_body: bool,
+    /// What a successful answer is.
+    pub response: ResponseShape,
+    /// Whether the endpoint pages its answers (see [`Paginated`]).
+    pub paginated: bool,
     /// The token it takes.
     pub access_token: AccessTokenKind,
     /// Permission scopes, any one of which suffices.
@@ -107,11 +176,32 @@ pub struct Endpoint {
     /// The documented rate limit.
     pub rate_limit: Option<RateLimit>,
     /// The idempotency rule.
-    pub idempotency: Option<Idempotency>,
+    pub idempotency: Idempotency,
     /// Codes of the endpoint's own error table (see `ErrorCode::from_code`).
     pub error_codes: &'static [i64],
     /// Public documentation.
     pub docs: &'static str,
+}
+
+impl Endpoint {
+    /// Whether a request path (already percent-encoded, without query) is one of this
+    /// endpoint's: its literal segments match and every placeholder has a non-empty segment.
+    pub fn matches_path(&self, path: &str) -> bool {
+        let mut expected = self.path.split('/');
+        let mut actual = path.split('/');
+        loop {
+            match (expected.next(), actual.next()) {
+                (None, None) => return true,
+                (Some(want), Some(got)) if want.starts_with(':') => {
+                    if got.is_empty() {
+                        return false;
+                    }
+                }
+                (Some(want), Some(got)) if want == got => {}
+                _ => return false,
+            }
+        }
+    }
 }
 
 /// What kind of failure an error code reports. Clients decide retries by it.
@@ -145,18 +235,132 @@ impl fmt::Display for ErrorCategory {
     }
 }
 
-/// A request body type, tied to its endpoint and response body type.
+/// A request of an endpoint: its parameters and body, tied to the endpoint and to what a
+/// successful answer carries.
 ///
-/// Generated for the `request` object of every endpoint in the specs.
-pub trait ApiRequest: Serialize {
-    /// The response body the endpoint answers with.
-    type Response: DeserializeOwned;
+/// Generated for every endpoint of the specs. For an endpoint without path or query parameters
+/// the body object itself is the request; otherwise a request type holds the parameters as
+/// typed fields and the body in `body`.
+pub trait ApiRequest {
+    /// The JSON body ([`NoBody`] for an endpoint without one).
+    type Body: Serialize;
+    /// What a successful answer carries: the envelope's `data` (or [`NoData`](crate::NoData)),
+    /// or for the token endpoints the whole body.
+    type Output: DeserializeOwned;
     /// The endpoint this request is sent to.
     const ENDPOINT: &'static Endpoint;
 
-    /// The value of the endpoint's idempotency field, if the endpoint has one and it is set to
+    /// The body to send, if the endpoint has one.
+    fn body(&self) -> Option<&Self::Body>;
+
+    /// The path with the path parameters filled in, each percent-encoded as one segment (so an
+    /// id with `/`, `?`, `%` or non-ASCII characters cannot change the path).
+    fn path(&self) -> Cow<'_, str>;
+
+    /// The query parameters that are set, as `(name, value)` pairs, not yet encoded (see
+    /// [`crate::url::encode_query`]).
+    fn query(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// The value of the endpoint's idempotency key, if the endpoint has one and it is set to
     /// something other than blanks.
-    ///
-    /// A request with a key can be retried safely within the endpoint's idempotency window.
-    fn idempotency_key(&self) -> Option<&str>;
+    fn idempotency_key(&self) -> Option<&str> {
+        None
+    }
+
+    /// Whether this request may be sent again after an attempt that may have taken effect:
+    /// always for an endpoint idempotent by method or read-only, and with a key for a
+    /// key-based one.
+    fn is_safe_to_repeat(&self) -> bool {
+        Self::ENDPOINT.idempotency.always_safe() || self.idempotency_key().is_some()
+    }
+}
+
+/// A paginated endpoint's request: it can ask for the next page, and its output holds one
+/// page of items. Clients turn it into a stream of items.
+pub trait Paginated: ApiRequest + Clone {
+    /// One item of a page.
+    type Item;
+
+    /// Sets (or clears) the `page_token` of the next request.
+    fn set_page_token(&mut self, token: Option<String>);
+
+    /// Sets (or clears) the `page_size`.
+    fn set_page_size(&mut self, size: Option<i32>);
+
+    /// Splits an answer into its page.
+    fn into_page(output: Self::Output) -> Page<Self::Item>;
+}
+
+/// One page of a paginated answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// The token of the next page, if the server gave one.
+    pub page_token: Option<String>,
+    /// Whether there are more pages.
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    /// The token to ask for the next page with, if there is one: `has_more` and a non-empty
+    /// token.
+    pub fn next_token(&self) -> Option<&str> {
+        self.page_token
+            .as_deref()
+            .filter(|token| self.has_more && !token.is_empty())
+    }
+}
+
+/// The body of a request without one. It has no values, so [`ApiRequest::body`] of such an
+/// endpoint is always `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoBody {}
+
+impl Serialize for NoBody {
+    fn serialize<S: serde::Serializer>(&self, _serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {}
+    }
+}
+
+/// No JSON is a body of an endpoint that takes none.
+impl<'de> serde::Deserialize<'de> for NoBody {
+    fn deserialize<D: serde::Deserializer<'de>>(_deserializer: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom("this endpoint takes no body"))
+    }
+}
+
+/// The schema that accepts nothing: no JSON is a body of an endpoint that takes none.
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for NoBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NoBody".into()
+    }
+
+    fn json_schema(_generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::Schema::from(false)
+    }
+}
+
+/// The output of an endpoint whose answer carries no `data` (or an empty one). Received, so
+/// lenient: whatever `data` holds is ignored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+pub struct NoData {}
+
+/// Any object, inline, as the emitted response schemas write an empty `data`.
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for NoData {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NoData".into()
+    }
+
+    fn json_schema(_generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "object", "description": "No data." })
+    }
 }

@@ -45,9 +45,11 @@ extern crate self as feishu_hire_types;
 
 mod endpoint;
 mod generated;
+pub mod url;
 pub mod wire;
 
 pub use endpoint::{
-    AccessTokenKind, ApiRequest, Endpoint, ErrorCategory, HttpMethod, Idempotency, RateLimit,
+    AccessTokenKind, ApiRequest, Endpoint, ErrorCategory, HttpMethod, Idempotency, NoBody, NoData,
+    Page, Paginated, Param, ParamKind, RateLimit, ResponseShape,
 };
 pub use generated::*;

@@ -168,6 +168,21 @@ impl Harness {
         Answer::read(request.send().await.unwrap()).await
     }
 
+    /// Sends `method path` with a bearer token and, if given, a JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Answer::read(request.send().await.unwrap()).await
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
         Answer::read(self.http.get(self.url(path)).send().await.unwrap()).await
     }

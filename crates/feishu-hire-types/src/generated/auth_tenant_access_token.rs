@@ -9,28 +9,40 @@
 ///
 /// Documentation: <https://open.feishu.cn/document/server-docs/authentication-management/access-token/tenant_access_token_internal>
 ///
+/// - Request type: [`TenantAccessTokenRequest`]
 /// - Access token: none
 /// - App types: custom
+/// - Idempotency: read-only: safe to repeat
 pub const TENANT_ACCESS_TOKEN_INTERNAL: ::feishu_hire_types::Endpoint =
     ::feishu_hire_types::Endpoint {
         name: "tenant_access_token_internal",
         summary: "Get a tenant_access_token for a custom app",
         method: ::feishu_hire_types::HttpMethod::Post,
         path: "/open-apis/auth/v3/tenant_access_token/internal",
+        path_params: &[],
+        query_params: &[],
+        has_body: true,
+        response: ::feishu_hire_types::ResponseShape::WholeBody,
+        paginated: false,
         access_token: ::feishu_hire_types::AccessTokenKind::None,
         scopes: &[],
         rate_limit: None,
-        idempotency: None,
+        idempotency: ::feishu_hire_types::Idempotency::ReadOnly,
         error_codes: &[],
         docs: "https://open.feishu.cn/document/server-docs/authentication-management/access-token/tenant_access_token_internal",
     };
 
 impl ::feishu_hire_types::ApiRequest for TenantAccessTokenRequest {
-    type Response = TenantAccessTokenResponse;
+    type Body = super::TenantAccessTokenRequest;
+    type Output = super::TenantAccessTokenResponse;
     const ENDPOINT: &'static ::feishu_hire_types::Endpoint = &TENANT_ACCESS_TOKEN_INTERNAL;
 
-    fn idempotency_key(&self) -> Option<&str> {
-        None
+    fn body(&self) -> Option<&Self::Body> {
+        Some(self)
+    }
+
+    fn path(&self) -> ::std::borrow::Cow<'_, str> {
+        ::std::borrow::Cow::Borrowed("/open-apis/auth/v3/tenant_access_token/internal")
     }
 }
 
@@ -100,6 +112,7 @@ pub struct TenantAccessTokenResponse {
     ///
     /// Example: `0`
     #[serde(deserialize_with = "::feishu_hire_types::wire::lenient::i64")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i64::MIN, max = i64::MAX)))]
     pub code: i64,
     /// Error message
     ///
@@ -127,6 +140,7 @@ pub struct TenantAccessTokenResponse {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "::feishu_hire_types::wire::lenient::option_i64"
     )]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i64::MIN, max = i64::MAX)))]
     pub expire: Option<i64>,
     /// Error details
     ///

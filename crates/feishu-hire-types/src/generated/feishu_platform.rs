@@ -18,6 +18,7 @@ pub struct ErrorEnvelope {
     ///
     /// Example: `1002002`
     #[serde(deserialize_with = "::feishu_hire_types::wire::lenient::i64")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i64::MIN, max = i64::MAX)))]
     pub code: i64,
     /// Error message
     ///

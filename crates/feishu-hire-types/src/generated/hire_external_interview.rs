@@ -9,11 +9,12 @@
 ///
 /// Documentation: <https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/create>
 ///
+/// - Request type: [`CreateExternalInterviewRequest`]
 /// - Access token: tenant
 /// - App types: custom
 /// - Scope: `hire:external_application` (Update external applications)
 /// - Rate limit: 10 requests per 1 s
-/// - Idempotency: `external_id`, 24 h. When external_id is sent, the same external_id can create only one interview within 24 hours; without it there is no idempotency check. What Feishu answers to a repeat is not documented.
+/// - Idempotency: by the key `external_id`, 24 h. When external_id is sent, the same external_id can create only one interview within 24 hours; without it there is no idempotency check. What Feishu answers to a repeat is not documented.
 ///
 /// | HTTP | Code | Meaning |
 /// |---|---|---|
@@ -25,28 +26,411 @@ pub const CREATE_EXTERNAL_INTERVIEW: ::feishu_hire_types::Endpoint =
         summary: "Create an external interview",
         method: ::feishu_hire_types::HttpMethod::Post,
         path: "/open-apis/hire/v1/external_interviews",
+        path_params: &[],
+        query_params: &[],
+        has_body: true,
+        response: ::feishu_hire_types::ResponseShape::Envelope,
+        paginated: false,
         access_token: ::feishu_hire_types::AccessTokenKind::Tenant,
         scopes: &["hire:external_application"],
         rate_limit: Some(::feishu_hire_types::RateLimit {
             requests: 10,
             per_seconds: 1,
         }),
-        idempotency: Some(::feishu_hire_types::Idempotency {
+        idempotency: ::feishu_hire_types::Idempotency::ByKey {
             field: "external_id",
             window_hours: 24,
-        }),
+        },
         error_codes: &[1002001, 1002002],
         docs: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/create",
     };
 
 impl ::feishu_hire_types::ApiRequest for CreateExternalInterviewRequest {
-    type Response = CreateExternalInterviewResponse;
+    type Body = super::CreateExternalInterviewRequest;
+    type Output = super::CreateExternalInterviewData;
     const ENDPOINT: &'static ::feishu_hire_types::Endpoint = &CREATE_EXTERNAL_INTERVIEW;
+
+    fn body(&self) -> Option<&Self::Body> {
+        Some(self)
+    }
+
+    fn path(&self) -> ::std::borrow::Cow<'_, str> {
+        ::std::borrow::Cow::Borrowed("/open-apis/hire/v1/external_interviews")
+    }
 
     fn idempotency_key(&self) -> Option<&str> {
         self.external_id
             .as_deref()
             .filter(|key| !key.trim().is_empty())
+    }
+}
+
+/// The whole answer of [`CREATE_EXTERNAL_INTERVIEW`]: the platform envelope with its `data`.
+pub type CreateExternalInterviewResponse = super::ApiResponse<super::CreateExternalInterviewData>;
+
+/// Update an external interview: `PUT /open-apis/hire/v1/external_interviews/:external_interview_id`.
+///
+/// Replaces an external interview: the interview and its assessments are overwritten as a whole with the body.
+///
+/// 更新外部面试信息。该接口会对原面试以及面试评价内容进行全量覆盖更新。
+///
+/// Documentation: <https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/update>
+///
+/// - Request type: [`UpdateExternalInterviewRequest`]
+/// - Access token: tenant
+/// - App types: custom
+/// - Scope: `hire:external_application` (Update external applications)
+/// - Idempotency: by method: safe to repeat
+///
+/// | HTTP | Code | Meaning |
+/// |---|---|---|
+/// | 500 | [1002001](super::ErrorCode::SystemError) | System error |
+/// | 400 | [1002002](super::ErrorCode::InvalidParameter) | Invalid parameter |
+pub const UPDATE_EXTERNAL_INTERVIEW: ::feishu_hire_types::Endpoint =
+    ::feishu_hire_types::Endpoint {
+        name: "update_external_interview",
+        summary: "Update an external interview",
+        method: ::feishu_hire_types::HttpMethod::Put,
+        path: "/open-apis/hire/v1/external_interviews/:external_interview_id",
+        path_params: &[::feishu_hire_types::Param {
+            name: "external_interview_id",
+            kind: ::feishu_hire_types::ParamKind::String,
+            required: true,
+        }],
+        query_params: &[],
+        has_body: true,
+        response: ::feishu_hire_types::ResponseShape::Envelope,
+        paginated: false,
+        access_token: ::feishu_hire_types::AccessTokenKind::Tenant,
+        scopes: &["hire:external_application"],
+        rate_limit: None,
+        idempotency: ::feishu_hire_types::Idempotency::ByMethod,
+        error_codes: &[1002001, 1002002],
+        docs: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/update",
+    };
+
+/// A request of [`UPDATE_EXTERNAL_INTERVIEW`]: `PUT /open-apis/hire/v1/external_interviews/:external_interview_id`.
+///
+/// Path and query parameters are typed fields (never sent in the body); the path is percent-encoded and the query string encoded when the request is sent. The JSON body is [`UpdateExternalInterviewBody`], in `body`.
+///
+/// Sent, so strict like every request (see `feishu_hire_types::wire`). Build it with [`new`](Self::new) and the setters.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct UpdateExternalInterviewRequest {
+    /// Path parameter `external_interview_id`: Feishu's id of the external interview
+    ///
+    /// 外部面试 ID
+    ///
+    /// Required.
+    ///
+    /// Example: `"7395015160784716044"`
+    pub external_interview_id: String,
+    /// The JSON body.
+    pub body: super::UpdateExternalInterviewBody,
+}
+
+impl UpdateExternalInterviewRequest {
+    /// Creates a `UpdateExternalInterviewRequest` from its required parts (`external_interview_id`, `body`); the optional ones start unset.
+    pub fn new(
+        external_interview_id: impl Into<String>,
+        body: super::UpdateExternalInterviewBody,
+    ) -> Self {
+        Self {
+            external_interview_id: external_interview_id.into(),
+            body,
+        }
+    }
+}
+
+impl ::feishu_hire_types::ApiRequest for UpdateExternalInterviewRequest {
+    type Body = super::UpdateExternalInterviewBody;
+    type Output = super::UpdateExternalInterviewData;
+    const ENDPOINT: &'static ::feishu_hire_types::Endpoint = &UPDATE_EXTERNAL_INTERVIEW;
+
+    fn body(&self) -> Option<&Self::Body> {
+        Some(&self.body)
+    }
+
+    fn path(&self) -> ::std::borrow::Cow<'_, str> {
+        let mut path = String::with_capacity(77);
+        path.push_str("/open-apis/hire/v1/external_interviews/");
+        ::feishu_hire_types::url::push_segment(&mut path, &self.external_interview_id);
+        ::std::borrow::Cow::Owned(path)
+    }
+}
+
+/// The whole answer of [`UPDATE_EXTERNAL_INTERVIEW`]: the platform envelope with its `data`.
+pub type UpdateExternalInterviewResponse = super::ApiResponse<super::UpdateExternalInterviewData>;
+
+/// Delete an external interview: `DELETE /open-apis/hire/v1/external_interviews/:external_interview_id`.
+///
+/// Deletes an external interview by its id.
+///
+/// 根据外部面试 ID 删除外部面试。
+///
+/// Documentation: <https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/delete>
+///
+/// - Request type: [`DeleteExternalInterviewRequest`]
+/// - Access token: tenant
+/// - App types: custom
+/// - Scope: `hire:external_application` (Update external applications)
+/// - Idempotency: by method: safe to repeat
+///
+/// | HTTP | Code | Meaning |
+/// |---|---|---|
+/// | 500 | [1002001](super::ErrorCode::SystemError) | System error |
+/// | 400 | [1002002](super::ErrorCode::InvalidParameter) | Invalid parameter |
+pub const DELETE_EXTERNAL_INTERVIEW: ::feishu_hire_types::Endpoint =
+    ::feishu_hire_types::Endpoint {
+        name: "delete_external_interview",
+        summary: "Delete an external interview",
+        method: ::feishu_hire_types::HttpMethod::Delete,
+        path: "/open-apis/hire/v1/external_interviews/:external_interview_id",
+        path_params: &[::feishu_hire_types::Param {
+            name: "external_interview_id",
+            kind: ::feishu_hire_types::ParamKind::String,
+            required: true,
+        }],
+        query_params: &[],
+        has_body: false,
+        response: ::feishu_hire_types::ResponseShape::Envelope,
+        paginated: false,
+        access_token: ::feishu_hire_types::AccessTokenKind::Tenant,
+        scopes: &["hire:external_application"],
+        rate_limit: None,
+        idempotency: ::feishu_hire_types::Idempotency::ByMethod,
+        error_codes: &[1002001, 1002002],
+        docs: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/delete",
+    };
+
+/// A request of [`DELETE_EXTERNAL_INTERVIEW`]: `DELETE /open-apis/hire/v1/external_interviews/:external_interview_id`.
+///
+/// Path and query parameters are typed fields (never sent in the body); the path is percent-encoded and the query string encoded when the request is sent.
+///
+/// Sent, so strict like every request (see `feishu_hire_types::wire`). Build it with [`new`](Self::new) and the setters.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DeleteExternalInterviewRequest {
+    /// Path parameter `external_interview_id`: Feishu's id of the external interview
+    ///
+    /// 外部面试 ID
+    ///
+    /// Required.
+    ///
+    /// Example: `"7395015160784716044"`
+    pub external_interview_id: String,
+}
+
+impl DeleteExternalInterviewRequest {
+    /// Creates a `DeleteExternalInterviewRequest` from its required parts (`external_interview_id`); the optional ones start unset.
+    pub fn new(external_interview_id: impl Into<String>) -> Self {
+        Self {
+            external_interview_id: external_interview_id.into(),
+        }
+    }
+}
+
+impl ::feishu_hire_types::ApiRequest for DeleteExternalInterviewRequest {
+    type Body = ::feishu_hire_types::NoBody;
+    type Output = ::feishu_hire_types::NoData;
+    const ENDPOINT: &'static ::feishu_hire_types::Endpoint = &DELETE_EXTERNAL_INTERVIEW;
+
+    fn body(&self) -> Option<&Self::Body> {
+        None
+    }
+
+    fn path(&self) -> ::std::borrow::Cow<'_, str> {
+        let mut path = String::with_capacity(77);
+        path.push_str("/open-apis/hire/v1/external_interviews/");
+        ::feishu_hire_types::url::push_segment(&mut path, &self.external_interview_id);
+        ::std::borrow::Cow::Owned(path)
+    }
+}
+
+/// The whole answer of [`DELETE_EXTERNAL_INTERVIEW`]: the platform envelope with its `data`.
+pub type DeleteExternalInterviewResponse = super::ApiResponse<::feishu_hire_types::NoData>;
+
+/// List external interviews: `POST /open-apis/hire/v1/external_interviews/batch_query`.
+///
+/// Lists the external interviews of an external application, or those with the given ids, a page at a time.
+///
+/// 可根据外部投递 ID 或外部面试 ID 列表查询外部面试信息。
+///
+/// Documentation: <https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/batch_query>
+///
+/// - Request type: [`BatchQueryExternalInterviewRequest`]
+/// - Access token: tenant
+/// - App types: custom
+/// - Scope: `hire:external_application` (Update external applications)
+/// - Idempotency: read-only: safe to repeat
+///
+/// | HTTP | Code | Meaning |
+/// |---|---|---|
+/// | 500 | [1002001](super::ErrorCode::SystemError) | System error |
+/// | 400 | [1002002](super::ErrorCode::InvalidParameter) | Invalid parameter |
+pub const BATCH_QUERY_EXTERNAL_INTERVIEW: ::feishu_hire_types::Endpoint =
+    ::feishu_hire_types::Endpoint {
+        name: "batch_query_external_interview",
+        summary: "List external interviews",
+        method: ::feishu_hire_types::HttpMethod::Post,
+        path: "/open-apis/hire/v1/external_interviews/batch_query",
+        path_params: &[],
+        query_params: &[
+            ::feishu_hire_types::Param {
+                name: "external_application_id",
+                kind: ::feishu_hire_types::ParamKind::String,
+                required: false,
+            },
+            ::feishu_hire_types::Param {
+                name: "page_size",
+                kind: ::feishu_hire_types::ParamKind::Int32,
+                required: false,
+            },
+            ::feishu_hire_types::Param {
+                name: "page_token",
+                kind: ::feishu_hire_types::ParamKind::String,
+                required: false,
+            },
+        ],
+        has_body: true,
+        response: ::feishu_hire_types::ResponseShape::Envelope,
+        paginated: true,
+        access_token: ::feishu_hire_types::AccessTokenKind::Tenant,
+        scopes: &["hire:external_application"],
+        rate_limit: None,
+        idempotency: ::feishu_hire_types::Idempotency::ReadOnly,
+        error_codes: &[1002001, 1002002],
+        docs: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/batch_query",
+    };
+
+/// A request of [`BATCH_QUERY_EXTERNAL_INTERVIEW`]: `POST /open-apis/hire/v1/external_interviews/batch_query`.
+///
+/// Path and query parameters are typed fields (never sent in the body); the path is percent-encoded and the query string encoded when the request is sent. The JSON body is [`BatchQueryExternalInterviewBody`], in `body`.
+///
+/// Sent, so strict like every request (see `feishu_hire_types::wire`). Build it with [`new`](Self::new) and the setters.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct BatchQueryExternalInterviewRequest {
+    /// Query parameter `external_application_id`: Id of the external application whose interviews to list (SDK models)
+    ///
+    /// 外部投递 ID（SDK models）
+    ///
+    /// Example: `"6960663240925956437"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_application_id: Option<String>,
+    /// Query parameter `page_size`: Items per page (SDK models; the SDKs state no maximum)
+    ///
+    /// 分页大小（SDK models）
+    ///
+    /// Example: `10`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<i32>,
+    /// Query parameter `page_token`: The page to read; empty for the first, then the `page_token` of the previous answer (SDK models)
+    ///
+    /// 分页标记，第一次请求不填，表示从头开始遍历（SDK models）
+    ///
+    /// Example: `"eyJvZmZzZXQiOjEwfQ=="`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_token: Option<String>,
+    /// The JSON body.
+    pub body: super::BatchQueryExternalInterviewBody,
+}
+
+impl BatchQueryExternalInterviewRequest {
+    /// Creates a `BatchQueryExternalInterviewRequest`; every parameter is optional and starts unset.
+    pub fn new() -> Self {
+        Self {
+            external_application_id: None,
+            page_size: None,
+            page_token: None,
+            body: super::BatchQueryExternalInterviewBody::new(),
+        }
+    }
+
+    /// Sets the query parameter `external_application_id`: Id of the external application whose interviews to list (SDK models)
+    #[must_use]
+    pub fn external_application_id(mut self, value: impl Into<String>) -> Self {
+        self.external_application_id = Some(value.into());
+        self
+    }
+
+    /// Sets the query parameter `page_size`: Items per page (SDK models; the SDKs state no maximum)
+    #[must_use]
+    pub fn page_size(mut self, value: i32) -> Self {
+        self.page_size = Some(value);
+        self
+    }
+
+    /// Sets the query parameter `page_token`: The page to read; empty for the first, then the `page_token` of the previous answer (SDK models)
+    #[must_use]
+    pub fn page_token(mut self, value: impl Into<String>) -> Self {
+        self.page_token = Some(value.into());
+        self
+    }
+
+    /// Sets (replaces) the JSON body.
+    #[must_use]
+    pub fn body(mut self, body: super::BatchQueryExternalInterviewBody) -> Self {
+        self.body = body;
+        self
+    }
+}
+
+impl ::feishu_hire_types::ApiRequest for BatchQueryExternalInterviewRequest {
+    type Body = super::BatchQueryExternalInterviewBody;
+    type Output = super::BatchQueryExternalInterviewData;
+    const ENDPOINT: &'static ::feishu_hire_types::Endpoint = &BATCH_QUERY_EXTERNAL_INTERVIEW;
+
+    fn body(&self) -> Option<&Self::Body> {
+        Some(&self.body)
+    }
+
+    fn path(&self) -> ::std::borrow::Cow<'_, str> {
+        ::std::borrow::Cow::Borrowed("/open-apis/hire/v1/external_interviews/batch_query")
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::with_capacity(3);
+        if let Some(value) = &self.external_application_id {
+            query.push(("external_application_id", value.clone()));
+        }
+        if let Some(value) = &self.page_size {
+            query.push(("page_size", value.to_string()));
+        }
+        if let Some(value) = &self.page_token {
+            query.push(("page_token", value.clone()));
+        }
+        query
+    }
+}
+
+/// The whole answer of [`BATCH_QUERY_EXTERNAL_INTERVIEW`]: the platform envelope with its `data`.
+pub type BatchQueryExternalInterviewResponse =
+    super::ApiResponse<super::BatchQueryExternalInterviewData>;
+
+impl ::feishu_hire_types::Paginated for BatchQueryExternalInterviewRequest {
+    type Item = super::ExternalInterview;
+
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+
+    fn set_page_size(&mut self, size: Option<i32>) {
+        self.page_size = size;
+    }
+
+    fn into_page(output: Self::Output) -> ::feishu_hire_types::Page<Self::Item> {
+        ::feishu_hire_types::Page {
+            items: output.items,
+            page_token: output.page_token,
+            has_more: output.has_more.unwrap_or(false),
+        }
     }
 }
 
@@ -524,6 +908,7 @@ pub struct CreateExternalInterviewRequest {
     ///
     /// Example: `1618500278638`
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i64::MIN, max = i64::MAX)))]
     pub begin_time: Option<i64>,
     /// End time, Unix time in milliseconds
     ///
@@ -531,6 +916,7 @@ pub struct CreateExternalInterviewRequest {
     ///
     /// Example: `1618500278639`
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i64::MIN, max = i64::MAX)))]
     pub end_time: Option<i64>,
     /// The interview's assessments
     ///
@@ -591,6 +977,155 @@ impl CreateExternalInterviewRequest {
     }
 }
 
+/// Request body of "update an external interview" (replaces the whole interview)
+///
+/// 更新外部面试的请求体（全量覆盖）
+///
+/// Sent to Feishu, so strict: unknown fields, unlisted enum values and integers written as strings are refused when decoding it (see `feishu_hire_types::wire`). Build it with [`new`](Self::new) and the setters.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct UpdateExternalInterviewBody {
+    /// The interview's key in the other system, used only for idempotency; the same external_id creates at most one interview within 24 hours
+    ///
+    /// 外部系统面试主键（仅用于幂等）；若不传此值，则不进行幂等校验；若传此值，则同一 external_id 24 小时内仅可创建一次
+    ///
+    /// Example: `"7396034232747641133"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Id of the external application, from the "list external applications" endpoint
+    ///
+    /// 外部投递 ID，可通过查询外部投递列表接口获取
+    ///
+    /// Required.
+    ///
+    /// Example: `"6960663240925956437"`
+    pub external_application_id: String,
+    /// Participation status
+    ///
+    /// 参与状态
+    ///
+    /// Example: `1`
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "::feishu_hire_types::wire::strict::option_enum"
+    )]
+    pub participate_status: Option<super::ParticipateStatus>,
+    /// Start time, Unix time in milliseconds
+    ///
+    /// 开始时间，毫秒时间戳
+    ///
+    /// Example: `1618500278638`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i64::MIN, max = i64::MAX)))]
+    pub begin_time: Option<i64>,
+    /// End time, Unix time in milliseconds
+    ///
+    /// 结束时间，毫秒时间戳
+    ///
+    /// Example: `1618500278639`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i64::MIN, max = i64::MAX)))]
+    pub end_time: Option<i64>,
+    /// The interview's assessments
+    ///
+    /// 面试评价列表
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interview_assessments: Vec<super::ExternalInterviewAssessmentInput>,
+}
+
+impl UpdateExternalInterviewBody {
+    /// Creates a `UpdateExternalInterviewBody` from its required fields (`external_application_id`); the optional ones start unset.
+    pub fn new(external_application_id: impl Into<String>) -> Self {
+        Self {
+            external_id: None,
+            external_application_id: external_application_id.into(),
+            participate_status: None,
+            begin_time: None,
+            end_time: None,
+            interview_assessments: Vec::new(),
+        }
+    }
+
+    /// Sets `external_id`: The interview's key in the other system, used only for idempotency; the same external_id creates at most one interview within 24 hours
+    #[must_use]
+    pub fn external_id(mut self, value: impl Into<String>) -> Self {
+        self.external_id = Some(value.into());
+        self
+    }
+
+    /// Sets `participate_status`: Participation status
+    #[must_use]
+    pub fn participate_status(mut self, value: super::ParticipateStatus) -> Self {
+        self.participate_status = Some(value);
+        self
+    }
+
+    /// Sets `begin_time`: Start time, Unix time in milliseconds
+    #[must_use]
+    pub fn begin_time(mut self, value: i64) -> Self {
+        self.begin_time = Some(value);
+        self
+    }
+
+    /// Sets `end_time`: End time, Unix time in milliseconds
+    #[must_use]
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.end_time = Some(value);
+        self
+    }
+
+    /// Sets (replaces) `interview_assessments`: The interview's assessments
+    #[must_use]
+    pub fn interview_assessments(
+        mut self,
+        value: impl IntoIterator<Item = super::ExternalInterviewAssessmentInput>,
+    ) -> Self {
+        self.interview_assessments = value.into_iter().collect();
+        self
+    }
+}
+
+/// Request body of "list external interviews"
+///
+/// 查询外部面试列表的请求体
+///
+/// Sent to Feishu, so strict: unknown fields, unlisted enum values and integers written as strings are refused when decoding it (see `feishu_hire_types::wire`). Build it with [`new`](Self::new) and the setters.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct BatchQueryExternalInterviewBody {
+    /// Ids of the interviews to read; when given, only those are listed (SDK models)
+    ///
+    /// 外部面试 ID 列表（SDK models）；传入时按 ID 查询
+    ///
+    /// Example: `["6960663240925956436"]`
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_interview_id_list: Vec<String>,
+}
+
+impl BatchQueryExternalInterviewBody {
+    /// Creates an empty `BatchQueryExternalInterviewBody`; every field is optional.
+    pub fn new() -> Self {
+        Self {
+            external_interview_id_list: Vec::new(),
+        }
+    }
+
+    /// Sets (replaces) `external_interview_id_list`: Ids of the interviews to read; when given, only those are listed (SDK models)
+    #[must_use]
+    pub fn external_interview_id_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.external_interview_id_list = value.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
 /// One interview assessment, as sent
 ///
 /// 一条面试评价（请求）
@@ -601,6 +1136,13 @@ impl CreateExternalInterviewRequest {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ExternalInterviewAssessmentInput {
+    /// The assessment's key in the other system, for idempotency (SDK models; not in the seed)
+    ///
+    /// 外部系统面评主键（仅用于幂等；SDK models）
+    ///
+    /// Example: `"123"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     /// The interviewer's name
     ///
     /// 面试官姓名
@@ -631,17 +1173,33 @@ pub struct ExternalInterviewAssessmentInput {
     /// Example: `"第一次面试"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// Id of the interview the assessment belongs to. Listed by the SDK models, which share one assessment model; within an interview it is that interview.
+    ///
+    /// 外部面试 ID（SDK models 中的共享面评模型列出此字段）
+    ///
+    /// Example: `"6960663240925956436"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_interview_id: Option<String>,
 }
 
 impl ExternalInterviewAssessmentInput {
     /// Creates an empty `ExternalInterviewAssessmentInput`; every field is optional.
     pub fn new() -> Self {
         Self {
+            external_id: None,
             username: None,
             conclusion: None,
             assessment_dimension_list: Vec::new(),
             content: None,
+            external_interview_id: None,
         }
+    }
+
+    /// Sets `external_id`: The assessment's key in the other system, for idempotency (SDK models; not in the seed)
+    #[must_use]
+    pub fn external_id(mut self, value: impl Into<String>) -> Self {
+        self.external_id = Some(value.into());
+        self
     }
 
     /// Sets `username`: The interviewer's name
@@ -674,6 +1232,13 @@ impl ExternalInterviewAssessmentInput {
         self.content = Some(value.into());
         self
     }
+
+    /// Sets `external_interview_id`: Id of the interview the assessment belongs to. Listed by the SDK models, which share one assessment model; within an interview it is that interview.
+    #[must_use]
+    pub fn external_interview_id(mut self, value: impl Into<String>) -> Self {
+        self.external_interview_id = Some(value.into());
+        self
+    }
 }
 
 /// One assessment dimension, as sent
@@ -692,6 +1257,7 @@ pub struct AssessmentDimensionInput {
     ///
     /// Example: `99`
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i32::MIN, max = i32::MAX)))]
     pub score: Option<i32>,
     /// The chosen option, for a single-choice question
     ///
@@ -771,8 +1337,8 @@ impl AssessmentDimensionInput {
 
     /// Sets (replaces) `options`: The chosen options, for a multiple-choice question
     #[must_use]
-    pub fn options(mut self, value: impl IntoIterator<Item = String>) -> Self {
-        self.options = value.into_iter().collect();
+    pub fn options(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.options = value.into_iter().map(Into::into).collect();
         self
     }
 
@@ -805,76 +1371,6 @@ impl AssessmentDimensionInput {
     }
 }
 
-/// Response body of "create an external interview"
-///
-/// 创建外部面试的响应体
-///
-/// Received from Feishu, so lenient: unknown fields are ignored, unlisted enum values are kept, integers written as strings and `null` lists are accepted (see `feishu_hire_types::wire`).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct CreateExternalInterviewResponse {
-    /// Error code; 0 means success
-    ///
-    /// 错误码，0 表示成功
-    ///
-    /// Required.
-    ///
-    /// Example: `0`
-    #[serde(deserialize_with = "::feishu_hire_types::wire::lenient::i64")]
-    pub code: i64,
-    /// Error message
-    ///
-    /// 错误描述
-    ///
-    /// Example: `"ok"`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg: Option<String>,
-    /// The answer's data
-    ///
-    /// 响应数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<super::CreateExternalInterviewData>,
-    /// Error details
-    ///
-    /// 错误详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<super::ErrorDetail>,
-}
-
-impl CreateExternalInterviewResponse {
-    /// Creates a `CreateExternalInterviewResponse` from its required fields (`code`); the optional ones start unset.
-    pub fn new(code: i64) -> Self {
-        Self {
-            code,
-            msg: None,
-            data: None,
-            error: None,
-        }
-    }
-
-    /// Sets `msg`: Error message
-    #[must_use]
-    pub fn msg(mut self, value: impl Into<String>) -> Self {
-        self.msg = Some(value.into());
-        self
-    }
-
-    /// Sets `data`: The answer's data
-    #[must_use]
-    pub fn data(mut self, value: super::CreateExternalInterviewData) -> Self {
-        self.data = Some(value);
-        self
-    }
-
-    /// Sets `error`: Error details
-    #[must_use]
-    pub fn error(mut self, value: super::ErrorDetail) -> Self {
-        self.error = Some(value);
-        self
-    }
-}
-
 /// Data of a successful "create an external interview"
 ///
 /// 创建外部面试的响应数据
@@ -884,9 +1380,9 @@ impl CreateExternalInterviewResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateExternalInterviewData {
-    /// The interview that was created
+    /// The interview as stored
     ///
-    /// 创建的外部面试
+    /// 外部面试
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_interview: Option<super::ExternalInterview>,
 }
@@ -899,10 +1395,108 @@ impl CreateExternalInterviewData {
         }
     }
 
-    /// Sets `external_interview`: The interview that was created
+    /// Sets `external_interview`: The interview as stored
     #[must_use]
     pub fn external_interview(mut self, value: super::ExternalInterview) -> Self {
         self.external_interview = Some(value);
+        self
+    }
+}
+
+/// Data of a successful "update an external interview"
+///
+/// 更新外部面试的响应数据
+///
+/// Received from Feishu, so lenient: unknown fields are ignored, unlisted enum values are kept, integers written as strings and `null` lists are accepted (see `feishu_hire_types::wire`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateExternalInterviewData {
+    /// The interview as stored
+    ///
+    /// 外部面试
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_interview: Option<super::ExternalInterview>,
+}
+
+impl UpdateExternalInterviewData {
+    /// Creates an empty `UpdateExternalInterviewData`; every field is optional.
+    pub fn new() -> Self {
+        Self {
+            external_interview: None,
+        }
+    }
+
+    /// Sets `external_interview`: The interview as stored
+    #[must_use]
+    pub fn external_interview(mut self, value: super::ExternalInterview) -> Self {
+        self.external_interview = Some(value);
+        self
+    }
+}
+
+/// Data of a successful "list external interviews"
+///
+/// 查询外部面试列表的响应数据
+///
+/// Received from Feishu, so lenient: unknown fields are ignored, unlisted enum values are kept, integers written as strings and `null` lists are accepted (see `feishu_hire_types::wire`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BatchQueryExternalInterviewData {
+    /// The interviews of this page
+    ///
+    /// 外部面试列表
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "::feishu_hire_types::wire::lenient::vec"
+    )]
+    pub items: Vec<super::ExternalInterview>,
+    /// The token of the next page, when `has_more` is true
+    ///
+    /// 分页标记，当 has_more 为 true 时，会同时返回新的 page_token
+    ///
+    /// Example: `"eyJvZmZzZXQiOjEwfQ=="`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_token: Option<String>,
+    /// Whether there are more pages
+    ///
+    /// 是否还有更多项
+    ///
+    /// Example: `false`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<bool>,
+}
+
+impl BatchQueryExternalInterviewData {
+    /// Creates an empty `BatchQueryExternalInterviewData`; every field is optional.
+    pub fn new() -> Self {
+        Self {
+            items: Vec::new(),
+            page_token: None,
+            has_more: None,
+        }
+    }
+
+    /// Sets (replaces) `items`: The interviews of this page
+    #[must_use]
+    pub fn items(mut self, value: impl IntoIterator<Item = super::ExternalInterview>) -> Self {
+        self.items = value.into_iter().collect();
+        self
+    }
+
+    /// Sets `page_token`: The token of the next page, when `has_more` is true
+    #[must_use]
+    pub fn page_token(mut self, value: impl Into<String>) -> Self {
+        self.page_token = Some(value.into());
+        self
+    }
+
+    /// Sets `has_more`: Whether there are more pages
+    #[must_use]
+    pub fn has_more(mut self, value: bool) -> Self {
+        self.has_more = Some(value);
         self
     }
 }
@@ -954,6 +1548,7 @@ pub struct ExternalInterview {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "::feishu_hire_types::wire::lenient::option_i64"
     )]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i64::MIN, max = i64::MAX)))]
     pub begin_time: Option<i64>,
     /// End time, Unix time in milliseconds
     ///
@@ -965,6 +1560,7 @@ pub struct ExternalInterview {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "::feishu_hire_types::wire::lenient::option_i64"
     )]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i64::MIN, max = i64::MAX)))]
     pub end_time: Option<i64>,
     /// The interview's assessments
     ///
@@ -1060,6 +1656,13 @@ pub struct ExternalInterviewAssessment {
     /// Example: `"6989181065243969836"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The assessment's key in the other system (SDK models)
+    ///
+    /// 外部系统面评主键（SDK models）
+    ///
+    /// Example: `"123"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     /// The interviewer's name
     ///
     /// 面试官姓名
@@ -1090,6 +1693,13 @@ pub struct ExternalInterviewAssessment {
     /// Example: `"内容输出"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// Id of the interview the assessment belongs to (SDK models)
+    ///
+    /// 外部面试 ID（SDK models）
+    ///
+    /// Example: `"6960663240925956436"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_interview_id: Option<String>,
 }
 
 impl ExternalInterviewAssessment {
@@ -1097,10 +1707,12 @@ impl ExternalInterviewAssessment {
     pub fn new() -> Self {
         Self {
             id: None,
+            external_id: None,
             username: None,
             conclusion: None,
             assessment_dimension_list: Vec::new(),
             content: None,
+            external_interview_id: None,
         }
     }
 
@@ -1108,6 +1720,13 @@ impl ExternalInterviewAssessment {
     #[must_use]
     pub fn id(mut self, value: impl Into<String>) -> Self {
         self.id = Some(value.into());
+        self
+    }
+
+    /// Sets `external_id`: The assessment's key in the other system (SDK models)
+    #[must_use]
+    pub fn external_id(mut self, value: impl Into<String>) -> Self {
+        self.external_id = Some(value.into());
         self
     }
 
@@ -1141,6 +1760,13 @@ impl ExternalInterviewAssessment {
         self.content = Some(value.into());
         self
     }
+
+    /// Sets `external_interview_id`: Id of the interview the assessment belongs to (SDK models)
+    #[must_use]
+    pub fn external_interview_id(mut self, value: impl Into<String>) -> Self {
+        self.external_interview_id = Some(value.into());
+        self
+    }
 }
 
 /// One assessment dimension as Feishu returns it
@@ -1162,6 +1788,7 @@ pub struct AssessmentDimension {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "::feishu_hire_types::wire::lenient::option_i32"
     )]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i32::MIN, max = i32::MAX)))]
     pub score: Option<i32>,
     /// The chosen option, for a single-choice question
     ///
@@ -1241,8 +1868,8 @@ impl AssessmentDimension {
 
     /// Sets (replaces) `options`: The chosen options, for a multiple-choice question
     #[must_use]
-    pub fn options(mut self, value: impl IntoIterator<Item = String>) -> Self {
-        self.options = value.into_iter().collect();
+    pub fn options(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.options = value.into_iter().map(Into::into).collect();
         self
     }
 

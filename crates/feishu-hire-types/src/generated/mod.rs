@@ -5,10 +5,12 @@
 mod auth_tenant_access_token;
 mod feishu_platform;
 mod hire_external_interview;
+mod hire_external_interview_assessment;
 
 pub use auth_tenant_access_token::*;
 pub use feishu_platform::*;
 pub use hire_external_interview::*;
+pub use hire_external_interview_assessment::*;
 
 /// Base URL of the Feishu open platform (mainland China).
 ///
@@ -21,8 +23,151 @@ pub const HOST_FEISHU: &str = "https://open.feishu.cn";
 pub const HOST_LARK: &str = "https://open.larksuite.com";
 
 /// Every endpoint in the specs.
-pub const ENDPOINTS: &[&::feishu_hire_types::Endpoint] =
-    &[&TENANT_ACCESS_TOKEN_INTERNAL, &CREATE_EXTERNAL_INTERVIEW];
+pub const ENDPOINTS: &[&::feishu_hire_types::Endpoint] = &[
+    &TENANT_ACCESS_TOKEN_INTERNAL,
+    &CREATE_EXTERNAL_INTERVIEW,
+    &UPDATE_EXTERNAL_INTERVIEW,
+    &DELETE_EXTERNAL_INTERVIEW,
+    &BATCH_QUERY_EXTERNAL_INTERVIEW,
+    &CREATE_EXTERNAL_INTERVIEW_ASSESSMENT,
+    &PATCH_EXTERNAL_INTERVIEW_ASSESSMENT,
+];
+
+/// Calls `$callback!(name, ENDPOINT, RequestType, BodyType, ResponseType);` once per endpoint of
+/// the specs, in spec order: the endpoint's snake_case name, its [`Endpoint`](::feishu_hire_types::Endpoint)
+/// constant, the type that implements [`ApiRequest`](::feishu_hire_types::ApiRequest), its JSON body
+/// (`NoBody` if none) and its whole answer. Tests and servers use it to cover every endpoint
+/// without a hand-written list.
+#[macro_export]
+macro_rules! for_each_endpoint {
+    ($callback:ident) => {
+        $callback!(
+            tenant_access_token_internal,
+            $crate::TENANT_ACCESS_TOKEN_INTERNAL,
+            $crate::TenantAccessTokenRequest,
+            $crate::TenantAccessTokenRequest,
+            $crate::TenantAccessTokenResponse
+        );
+        $callback!(
+            create_external_interview,
+            $crate::CREATE_EXTERNAL_INTERVIEW,
+            $crate::CreateExternalInterviewRequest,
+            $crate::CreateExternalInterviewRequest,
+            $crate::CreateExternalInterviewResponse
+        );
+        $callback!(
+            update_external_interview,
+            $crate::UPDATE_EXTERNAL_INTERVIEW,
+            $crate::UpdateExternalInterviewRequest,
+            $crate::UpdateExternalInterviewBody,
+            $crate::UpdateExternalInterviewResponse
+        );
+        $callback!(
+            delete_external_interview,
+            $crate::DELETE_EXTERNAL_INTERVIEW,
+            $crate::DeleteExternalInterviewRequest,
+            $crate::NoBody,
+            $crate::DeleteExternalInterviewResponse
+        );
+        $callback!(
+            batch_query_external_interview,
+            $crate::BATCH_QUERY_EXTERNAL_INTERVIEW,
+            $crate::BatchQueryExternalInterviewRequest,
+            $crate::BatchQueryExternalInterviewBody,
+            $crate::BatchQueryExternalInterviewResponse
+        );
+        $callback!(
+            create_external_interview_assessment,
+            $crate::CREATE_EXTERNAL_INTERVIEW_ASSESSMENT,
+            $crate::CreateExternalInterviewAssessmentRequest,
+            $crate::CreateExternalInterviewAssessmentRequest,
+            $crate::CreateExternalInterviewAssessmentResponse
+        );
+        $callback!(
+            patch_external_interview_assessment,
+            $crate::PATCH_EXTERNAL_INTERVIEW_ASSESSMENT,
+            $crate::PatchExternalInterviewAssessmentRequest,
+            $crate::PatchExternalInterviewAssessmentBody,
+            $crate::PatchExternalInterviewAssessmentResponse
+        );
+    };
+}
+
+/// The answer of every enveloped endpoint: `ErrorEnvelope`'s fields and the endpoint's `data` (`D`). Each endpoint has an alias, e.g. `CreateExternalInterviewResponse`; clients return the `data` of a successful answer.
+///
+/// The envelope every endpoint answers with; a non-zero code is a failure
+///
+/// 所有接口共用的响应外壳；code 非 0 时表示失败
+///
+/// Received from Feishu, so lenient: unknown fields are ignored, unlisted enum values are kept, integers written as strings and `null` lists are accepted (see `feishu_hire_types::wire`).
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ApiResponse<D> {
+    /// Error code; 0 means success
+    ///
+    /// 错误码，0 表示成功
+    ///
+    /// Required.
+    ///
+    /// Example: `1002002`
+    #[serde(deserialize_with = "::feishu_hire_types::wire::lenient::i64")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = i64::MIN, max = i64::MAX)))]
+    pub code: i64,
+    /// Error message
+    ///
+    /// 错误描述
+    ///
+    /// Example: `"invalid params"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    /// Error details
+    ///
+    /// 错误详情
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<super::ErrorDetail>,
+    /// The endpoint's data; absent in most failed answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<D>,
+}
+
+impl<D> ApiResponse<D> {
+    /// Creates a `ApiResponse` from its required fields (`code`); the optional ones start unset.
+    pub fn new(code: i64) -> Self {
+        Self {
+            code,
+            msg: None,
+            error: None,
+            data: None,
+        }
+    }
+
+    /// Sets `msg`: Error message
+    #[must_use]
+    pub fn msg(mut self, value: impl Into<String>) -> Self {
+        self.msg = Some(value.into());
+        self
+    }
+
+    /// Sets `error`: Error details
+    #[must_use]
+    pub fn error(mut self, value: super::ErrorDetail) -> Self {
+        self.error = Some(value);
+        self
+    }
+
+    /// Sets `data`.
+    #[must_use]
+    pub fn data(mut self, value: D) -> Self {
+        self.data = Some(value);
+        self
+    }
+
+    /// Whether the answer reports success (`code` 0).
+    pub fn is_success(&self) -> bool {
+        self.code == 0
+    }
+}
 
 /// An error `code` from a Feishu response: every code the specs list, platform-wide and per endpoint.
 ///
@@ -213,6 +358,7 @@ pub mod schemas {
     //! `cargo xtask codegen` next to this crate's sources.
     //!
     //! Request schemas are strict: they accept only what Feishu documents as valid input.
+    //! They describe the JSON body only; path and query parameters are not in it.
     //! Response schemas describe the documented answer and allow unknown properties.
 
     /// The request body of `tenant_access_token_internal`.
@@ -227,18 +373,70 @@ pub mod schemas {
     /// The response body of `create_external_interview`.
     pub const CREATE_EXTERNAL_INTERVIEW_RESPONSE: &str =
         include_str!("../../schemas/create_external_interview.response.schema.json");
+    /// The request body of `update_external_interview`.
+    pub const UPDATE_EXTERNAL_INTERVIEW_REQUEST: &str =
+        include_str!("../../schemas/update_external_interview.request.schema.json");
+    /// The response body of `update_external_interview`.
+    pub const UPDATE_EXTERNAL_INTERVIEW_RESPONSE: &str =
+        include_str!("../../schemas/update_external_interview.response.schema.json");
+    /// The response body of `delete_external_interview`.
+    pub const DELETE_EXTERNAL_INTERVIEW_RESPONSE: &str =
+        include_str!("../../schemas/delete_external_interview.response.schema.json");
+    /// The request body of `batch_query_external_interview`.
+    pub const BATCH_QUERY_EXTERNAL_INTERVIEW_REQUEST: &str =
+        include_str!("../../schemas/batch_query_external_interview.request.schema.json");
+    /// The response body of `batch_query_external_interview`.
+    pub const BATCH_QUERY_EXTERNAL_INTERVIEW_RESPONSE: &str =
+        include_str!("../../schemas/batch_query_external_interview.response.schema.json");
+    /// The request body of `create_external_interview_assessment`.
+    pub const CREATE_EXTERNAL_INTERVIEW_ASSESSMENT_REQUEST: &str =
+        include_str!("../../schemas/create_external_interview_assessment.request.schema.json");
+    /// The response body of `create_external_interview_assessment`.
+    pub const CREATE_EXTERNAL_INTERVIEW_ASSESSMENT_RESPONSE: &str =
+        include_str!("../../schemas/create_external_interview_assessment.response.schema.json");
+    /// The request body of `patch_external_interview_assessment`.
+    pub const PATCH_EXTERNAL_INTERVIEW_ASSESSMENT_REQUEST: &str =
+        include_str!("../../schemas/patch_external_interview_assessment.request.schema.json");
+    /// The response body of `patch_external_interview_assessment`.
+    pub const PATCH_EXTERNAL_INTERVIEW_ASSESSMENT_RESPONSE: &str =
+        include_str!("../../schemas/patch_external_interview_assessment.response.schema.json");
 
-    /// `(endpoint name, request schema, response schema)` for every endpoint.
-    pub const ALL: &[(&str, &str, &str)] = &[
+    /// `(endpoint name, request body schema if it has a body, response schema)` for every endpoint.
+    pub const ALL: &[(&str, Option<&str>, &str)] = &[
         (
             "tenant_access_token_internal",
-            TENANT_ACCESS_TOKEN_INTERNAL_REQUEST,
+            Some(TENANT_ACCESS_TOKEN_INTERNAL_REQUEST),
             TENANT_ACCESS_TOKEN_INTERNAL_RESPONSE,
         ),
         (
             "create_external_interview",
-            CREATE_EXTERNAL_INTERVIEW_REQUEST,
+            Some(CREATE_EXTERNAL_INTERVIEW_REQUEST),
             CREATE_EXTERNAL_INTERVIEW_RESPONSE,
+        ),
+        (
+            "update_external_interview",
+            Some(UPDATE_EXTERNAL_INTERVIEW_REQUEST),
+            UPDATE_EXTERNAL_INTERVIEW_RESPONSE,
+        ),
+        (
+            "delete_external_interview",
+            None,
+            DELETE_EXTERNAL_INTERVIEW_RESPONSE,
+        ),
+        (
+            "batch_query_external_interview",
+            Some(BATCH_QUERY_EXTERNAL_INTERVIEW_REQUEST),
+            BATCH_QUERY_EXTERNAL_INTERVIEW_RESPONSE,
+        ),
+        (
+            "create_external_interview_assessment",
+            Some(CREATE_EXTERNAL_INTERVIEW_ASSESSMENT_REQUEST),
+            CREATE_EXTERNAL_INTERVIEW_ASSESSMENT_RESPONSE,
+        ),
+        (
+            "patch_external_interview_assessment",
+            Some(PATCH_EXTERNAL_INTERVIEW_ASSESSMENT_REQUEST),
+            PATCH_EXTERNAL_INTERVIEW_ASSESSMENT_RESPONSE,
         ),
     ];
 }
