@@ -125,11 +125,6 @@ impl Sandbox {
             tracing::warn!(%err, "the sandbox server task failed");
         }
     }
-
-    /// Stops at once: closes the listener and drops every connection, answered or not.
-    pub fn abort(self) {
-        self.server.abort();
-    }
 }
 
 impl fmt::Debug for Sandbox {

@@ -61,8 +61,8 @@ pub(crate) async fn serve(
             () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    let connection = serve_connection(builder.clone(), stream, app.clone(), options, drain.clone());
-                    connections.spawn(connection);
+                    let (builder, app, drain) = (builder.clone(), app.clone(), drain.clone());
+                    connections.spawn(serve_connection(builder, stream, app, options, drain));
                 }
                 Err(err) => on_accept_error(err).await,
             },
@@ -192,7 +192,7 @@ impl HttpBody for TimedBody {
 
 /// The request body did not arrive within the body read timeout.
 #[derive(Debug)]
-pub(crate) struct BodyTimedOut(Duration);
+struct BodyTimedOut(Duration);
 
 impl fmt::Display for BodyTimedOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

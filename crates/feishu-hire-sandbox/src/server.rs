@@ -354,11 +354,8 @@ async fn not_found() -> Response {
 /// Why a body could not be read as JSON.
 #[derive(Debug)]
 enum BodyProblem {
-    /// Labelled as something other than JSON.
     ContentType(String),
-    TooLarge {
-        limit: usize,
-    },
+    TooLarge { limit: usize },
     Unreadable(String),
     NotJson(serde_json::Error),
 }

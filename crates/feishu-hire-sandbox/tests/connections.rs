@@ -189,8 +189,14 @@ async fn shutdown_lets_requests_in_flight_finish_and_idle_connections_go() {
                 .await
         })
     };
-    // Let the create reach its injected delay.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Wait until the create is in the sandbox (counted before its injected delay).
+    tokio::time::timeout(TEST_LIMIT, async {
+        while harness.sandbox.stats().create_attempts == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap();
 
     let started = Instant::now();
     tokio::time::timeout(TEST_LIMIT, harness.sandbox.shutdown())
