@@ -1,5 +1,5 @@
 //! The command line of the sandbox: [`SandboxArgs`] (shared by `feishu-hire-sandbox` and
-//! `feishu-hire sandbox`) and [`run`], which serves until Ctrl-C.
+//! `feishu-hire sandbox`) and [`run`], which serves until Ctrl-C (a second one stops at once).
 
 use std::io::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use crate::config::{
-    ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOKEN_TTL, FaultConfig, IdempotencyMode,
+    ConfigError, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_SHUTDOWN_GRACE, DEFAULT_TOKEN_TTL, FaultConfig, IdempotencyMode,
     SPEC_RATE_LIMIT_PER_SECOND, SandboxConfig,
 };
 
@@ -84,6 +85,23 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TOKEN_TTL.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     pub token_ttl_secs: u64,
+
+    /// How long a client may take to send a request's headers, in milliseconds; then the
+    /// connection is closed. Also closes kept-alive connections idle that long.
+    #[arg(long, value_name = "MS", default_value_t = millis(DEFAULT_HEADER_READ_TIMEOUT),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+
+    /// How long a client may take to send a request's body once its headers are in, in
+    /// milliseconds; then the request is refused and the connection closed.
+    #[arg(long, value_name = "MS", default_value_t = millis(DEFAULT_BODY_READ_TIMEOUT),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_read_timeout_ms: u64,
+
+    /// On Ctrl-C, how long open connections may finish before they are dropped, in
+    /// milliseconds. A second Ctrl-C stops at once.
+    #[arg(long, value_name = "MS", default_value_t = millis(DEFAULT_SHUTDOWN_GRACE))]
+    pub shutdown_grace_ms: u64,
 }
 
 /// `--idempotency`: the answer to an `external_id` repeated within the window.
@@ -104,7 +122,11 @@ fn default_rate_limit() -> u32 {
 }
 
 fn default_delay_ms() -> u64 {
-    u64::try_from(FaultConfig::DEFAULT_DELAY.as_millis()).unwrap_or(u64::MAX)
+    millis(FaultConfig::DEFAULT_DELAY)
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -144,7 +166,10 @@ impl SandboxArgs {
                     .delay(Duration::from_millis(self.fault_delay_ms))
                     .cut_after_store_rate(self.fault_cut),
             )
-            .max_body_bytes(self.max_body_bytes);
+            .max_body_bytes(self.max_body_bytes)
+            .header_read_timeout(Duration::from_millis(self.header_read_timeout_ms))
+            .body_read_timeout(Duration::from_millis(self.body_read_timeout_ms))
+            .shutdown_grace(Duration::from_millis(self.shutdown_grace_ms));
         if self.no_rate_limit {
             config = config.no_rate_limit();
         }
@@ -158,21 +183,49 @@ impl SandboxArgs {
 
 /// Runs a sandbox as the flags say: prints its base URL as the first line of stdout, then
 /// serves until Ctrl-C. Logs go through `tracing` (the binary prints them on stderr).
+///
+/// Ctrl-C stops accepting connections and lets open ones finish for up to
+/// `--shutdown-grace-ms`; a second Ctrl-C, or the end of the grace period, drops them.
 pub async fn run(args: SandboxArgs) -> io::Result<()> {
     let config = args
         .config()
         .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
     tracing::info!(?config, "starting the sandbox");
+    let grace = config.shutdown_grace;
     let sandbox = crate::spawn_on(args.addr(), config).await?;
+    // Listening before the base URL is printed: whoever reads it may interrupt at once.
+    let mut interrupts = ctrl_c_listener()?;
     {
         let mut stdout = io::stdout().lock();
         writeln!(stdout, "{}", sandbox.base_url())?;
         stdout.flush()?;
     }
-    let stopped = tokio::signal::ctrl_c().await;
-    tracing::info!("stopping the sandbox");
-    sandbox.shutdown().await;
-    stopped
+    interrupts.recv().await;
+    tracing::info!(
+        ?grace,
+        "stopping the sandbox: open connections may finish; Ctrl-C again to stop at once"
+    );
+    let abort = sandbox.server.abort_handle();
+    tokio::select! {
+        () = sandbox.shutdown() => {}
+        Some(()) = interrupts.recv() => {
+            tracing::warn!("second Ctrl-C: dropping open connections");
+            abort.abort();
+        }
+    }
+    Ok(())
+}
+
+/// Ctrl-C as a stream that counts from its creation on: unlike `tokio::signal::ctrl_c()`, no
+/// interrupt is lost between the first and the second.
+#[cfg(unix)]
+fn ctrl_c_listener() -> io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+}
+
+#[cfg(windows)]
+fn ctrl_c_listener() -> io::Result<tokio::signal::windows::CtrlC> {
+    tokio::signal::windows::ctrl_c()
 }
 
 #[cfg(test)]
@@ -202,6 +255,9 @@ mod tests {
         assert_eq!(config.token_ttl, DEFAULT_TOKEN_TTL);
         assert_eq!(config.credentials, None);
         assert!(!config.faults.is_active());
+        assert_eq!(config.header_read_timeout, DEFAULT_HEADER_READ_TIMEOUT);
+        assert_eq!(config.body_read_timeout, DEFAULT_BODY_READ_TIMEOUT);
+        assert_eq!(config.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
     }
 
     #[test]
@@ -236,6 +292,12 @@ mod tests {
             "100",
             "--token-ttl-secs",
             "60",
+            "--header-read-timeout-ms",
+            "150",
+            "--body-read-timeout-ms",
+            "250",
+            "--shutdown-grace-ms",
+            "0",
         ])
         .unwrap();
         assert_eq!(args.addr().to_string(), "0.0.0.0:8787");
@@ -254,6 +316,9 @@ mod tests {
         );
         assert_eq!(config.max_body_bytes, 100);
         assert_eq!(config.token_ttl, Duration::from_secs(60));
+        assert_eq!(config.header_read_timeout, Duration::from_millis(150));
+        assert_eq!(config.body_read_timeout, Duration::from_millis(250));
+        assert_eq!(config.shutdown_grace, Duration::ZERO);
 
         let args = parse(&["--idempotency", "off", "--rate-limit", "3"]).unwrap();
         let config = args.config().unwrap();
@@ -269,6 +334,16 @@ mod tests {
         assert!(parse(&["--rate-limit", "5", "--no-rate-limit"]).is_err());
         assert!(parse(&["--app-id", "cli_a"]).is_err());
         assert!(parse(&["--token-ttl-secs", "0"]).is_err());
+        assert!(parse(&["--header-read-timeout-ms", "0"]).is_err());
+        assert!(parse(&["--body-read-timeout-ms", "0"]).is_err());
+        let too_long = parse(&["--shutdown-grace-ms", "86400001"]).unwrap();
+        assert!(matches!(
+            too_long.config(),
+            Err(ConfigError::Timeout {
+                name: "shutdown_grace",
+                ..
+            })
+        ));
         let too_many = parse(&["--fault-5xx", "0.6", "--fault-429", "0.6"]).unwrap();
         assert!(matches!(
             too_many.config(),

@@ -1,5 +1,5 @@
 //! How a sandbox behaves: credentials, token lifetime, the answer to a repeated `external_id`,
-//! the rate limits, injected faults and the body size limit.
+//! the rate limits, injected faults, the body size limit and the connection timeouts.
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,6 +24,22 @@ pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(7200);
 /// Largest request body accepted unless configured otherwise: 1 MiB. Feishu does not document
 /// its limit; this one is the sandbox's choice.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long a client may take to send a request's headers unless configured otherwise: 10 s.
+/// It also closes a kept-alive connection that stays idle that long.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client may take to send a request's body, counted from the end of its headers,
+/// unless configured otherwise: 30 s.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a stopping sandbox lets open connections finish unless configured otherwise: 5 s.
+/// Connections still open then are dropped.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The longest read timeout or shutdown grace accepted (24 h): longer is no timeout at all,
+/// and far from overflowing the timers' arithmetic.
+pub const MAX_CONNECTION_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// How a sandbox behaves. Start from [`SandboxConfig::default`] (what Feishu documents, no
 /// faults) and change what a test needs:
@@ -59,6 +75,15 @@ pub struct SandboxConfig {
     pub faults: FaultConfig,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How long a client may take to send a request's headers (also the idle time after which
+    /// a kept-alive connection is closed); then the connection is closed without an answer.
+    pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's body once its headers are in; then the
+    /// request is answered HTTP 400, code 1002002, and the connection closed.
+    pub body_read_timeout: Duration,
+    /// How long [`Sandbox::shutdown`](crate::Sandbox::shutdown) waits for open connections
+    /// to finish before dropping them.
+    pub shutdown_grace: Duration,
     /// The time source; [`SystemClock`] by default, a [`ManualClock`](crate::ManualClock) in tests.
     pub clock: Arc<dyn Clock>,
 }
@@ -72,6 +97,9 @@ impl Default for SandboxConfig {
             rate_limit_per_second: SPEC_RATE_LIMIT_PER_SECOND,
             faults: FaultConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             clock: Arc::new(SystemClock),
         }
     }
@@ -92,6 +120,9 @@ impl fmt::Debug for SandboxConfig {
             .field("rate_limit_per_second", &self.rate_limit_per_second)
             .field("faults", &self.faults)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
             .field("clock", &self.clock)
             .finish()
     }
@@ -155,6 +186,28 @@ impl SandboxConfig {
         self
     }
 
+    /// Sets how long a client may take to send a request's headers (more than 0).
+    #[must_use]
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a client may take to send a request's body (more than 0).
+    #[must_use]
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a shutdown waits for open connections before dropping them (0 drops
+    /// them at once).
+    #[must_use]
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
     /// Sets the time source.
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -177,6 +230,15 @@ impl SandboxConfig {
         }
         if self.rate_limit_per_second == Some(0) {
             return Err(ConfigError::ZeroRateLimit);
+        }
+        for (name, value, zero_allowed) in [
+            ("header_read_timeout", self.header_read_timeout, false),
+            ("body_read_timeout", self.body_read_timeout, false),
+            ("shutdown_grace", self.shutdown_grace, true),
+        ] {
+            if (value.is_zero() && !zero_allowed) || value > MAX_CONNECTION_TIMEOUT {
+                return Err(ConfigError::Timeout { name, value });
+            }
         }
         self.faults.validate()
     }
@@ -377,6 +439,15 @@ pub enum ConfigError {
         "rate_limit_per_second is 0; switch the limit off instead (no_rate_limit, --no-rate-limit)"
     )]
     ZeroRateLimit,
+    /// A read timeout of 0, or a read timeout or shutdown grace over
+    /// [`MAX_CONNECTION_TIMEOUT`].
+    #[error("{name} is {value:?}; it must be at most 24 h, and a read timeout more than 0")]
+    Timeout {
+        /// The field, e.g. `header_read_timeout`.
+        name: &'static str,
+        /// The duration given.
+        value: Duration,
+    },
     /// A fault rate outside `[0, 1]`.
     #[error("fault rate {name} is {rate}; it must be between 0 and 1")]
     FaultRate {
@@ -404,6 +475,9 @@ mod tests {
         assert_eq!(config.token_ttl, Duration::from_secs(7200));
         assert_eq!(config.idempotency, IdempotencyMode::ReturnStored);
         assert!(!config.faults.is_active());
+        assert_eq!(config.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(config.shutdown_grace, Duration::from_secs(5));
         assert_eq!(config.validate(), Ok(()));
     }
 
@@ -432,6 +506,24 @@ mod tests {
         );
         assert!(
             refused(SandboxConfig::default().rate_limit_per_second(0)).contains("no_rate_limit")
+        );
+        assert_eq!(
+            refused(SandboxConfig::default().header_read_timeout(Duration::ZERO)),
+            "header_read_timeout is 0ns; it must be at most 24 h, and a read timeout more than 0"
+        );
+        assert!(
+            refused(SandboxConfig::default().body_read_timeout(Duration::MAX))
+                .starts_with("body_read_timeout is")
+        );
+        assert!(
+            refused(SandboxConfig::default().shutdown_grace(Duration::from_secs(86_401)))
+                .starts_with("shutdown_grace is")
+        );
+        assert!(
+            SandboxConfig::default()
+                .shutdown_grace(Duration::ZERO)
+                .validate()
+                .is_ok()
         );
         assert_eq!(
             refused(SandboxConfig::default().faults(FaultConfig::seeded(1).delay_rate(1.5))),

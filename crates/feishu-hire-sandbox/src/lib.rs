@@ -10,6 +10,7 @@ mod faults;
 mod paging;
 mod params;
 mod rate_limit;
+mod serve;
 mod server;
 mod state;
 mod stats;
@@ -28,8 +29,9 @@ use tokio::task::JoinHandle;
 pub use cli::{IdempotencyArg, SandboxArgs, run};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOKEN_TTL, FaultConfig, IdempotencyMode,
-    MAX_TOKEN_TTL, SPEC_RATE_LIMIT_PER_SECOND, SandboxConfig,
+    ConfigError, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_SHUTDOWN_GRACE, DEFAULT_TOKEN_TTL, FaultConfig, IdempotencyMode,
+    MAX_CONNECTION_TIMEOUT, MAX_TOKEN_TTL, SPEC_RATE_LIMIT_PER_SECOND, SandboxConfig,
 };
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use stats::{FaultCounts, Stats, StoredInterview};
@@ -85,19 +87,20 @@ pub async fn spawn_on(addr: SocketAddr, config: SandboxConfig) -> io::Result<San
     config
         .validate()
         .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
+    let options = serve::ServeOptions {
+        header_read_timeout: config.header_read_timeout,
+        body_read_timeout: config.body_read_timeout,
+        shutdown_grace: config.shutdown_grace,
+    };
     let shared = Arc::new(Shared::new(config).map_err(io::Error::other)?);
     let listener = TcpListener::bind(addr).await?;
     let local_addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let app = server::router(shared.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                // A dropped handle stops the server too: `stopped` then resolves with an error.
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let server = tokio::spawn(serve::serve(listener, app, options, async {
+        // A dropped handle stops the server too: `stopped` then resolves with an error.
+        let _ = stopped.await;
+    }));
     tracing::info!(%local_addr, "sandbox listening");
     Ok(Sandbox {
         shared,
@@ -113,7 +116,7 @@ pub struct Sandbox {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    server: JoinHandle<io::Result<()>>,
+    server: JoinHandle<()>,
 }
 
 impl Sandbox {
@@ -138,16 +141,17 @@ impl Sandbox {
         self.shared.records()
     }
 
-    /// Stops accepting connections, lets requests in flight finish, and waits for the server
-    /// to stop.
+    /// Stops accepting connections, lets open connections finish for up to
+    /// [`SandboxConfig::shutdown_grace`], drops those still open, and waits for the server to
+    /// stop.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        match (&mut self.server).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::warn!(%err, "the sandbox server stopped with an error"),
-            Err(err) => tracing::warn!(%err, "the sandbox server task failed"),
+        if let Err(err) = (&mut self.server).await
+            && !err.is_cancelled()
+        {
+            tracing::warn!(%err, "the sandbox server task failed");
         }
     }
 }

@@ -39,7 +39,8 @@ use crate::{
     METHOD_NOT_ALLOWED_CODE, NOT_FOUND_CODE, NOT_IMPLEMENTED_CODE, RECORDS_PATH, STATS_PATH,
 };
 
-/// Header with the log id of every answer, as Feishu sends it.
+/// Header with the log id of every answer, as Feishu sends it (`serve` writes header names in
+/// title case, so it goes out as `X-Tt-Logid`).
 const LOG_ID_HEADER: HeaderName = HeaderName::from_static("x-tt-logid");
 /// Requests allowed per second, on a 429.
 const RATE_LIMIT_LIMIT_HEADER: HeaderName = HeaderName::from_static("x-ogw-ratelimit-limit");
@@ -587,7 +588,7 @@ async fn method_not_allowed(
 /// Why a body could not be read as JSON.
 #[derive(Debug)]
 enum BodyProblem {
-    ContentType(Option<String>),
+    ContentType(String),
     TooLarge { limit: usize },
     Unreadable(String),
     NotJson(serde_json::Error),
@@ -596,12 +597,8 @@ enum BodyProblem {
 impl BodyProblem {
     fn answer(&self, log_id: &LogId) -> Response {
         let msg = match self {
-            BodyProblem::ContentType(Some(found)) => {
+            BodyProblem::ContentType(found) => {
                 format!("invalid parameter: Content-Type must be application/json, not {found}")
-            }
-            BodyProblem::ContentType(None) => {
-                "invalid parameter: Content-Type must be application/json; the request has none"
-                    .to_owned()
             }
             BodyProblem::TooLarge { limit } => {
                 format!("invalid parameter: the request body is larger than {limit} bytes")
@@ -623,21 +620,21 @@ impl BodyProblem {
     }
 }
 
-/// The body as JSON, if it is labelled as JSON, fits the limit and parses.
+/// The body as JSON, if it is not labelled as something else, fits the limit and parses.
+///
+/// A body without `Content-Type` is read as JSON: Feishu does so (its Python SDK, `lark-oapi`,
+/// sends the token request without one, and Feishu answers it).
 fn json_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     limit: usize,
 ) -> Result<Value, BodyProblem> {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-    let is_json = content_type.as_deref().is_some_and(|value| {
-        let essence = value.split(';').next().unwrap_or_default().trim();
-        essence.eq_ignore_ascii_case("application/json")
-    });
-    if !is_json {
-        return Err(BodyProblem::ContentType(content_type));
+    if let Some(value) = headers.get(CONTENT_TYPE) {
+        let content_type = String::from_utf8_lossy(value.as_bytes());
+        let essence = content_type.split(';').next().unwrap_or_default().trim();
+        if !essence.eq_ignore_ascii_case("application/json") {
+            return Err(BodyProblem::ContentType(content_type.into_owned()));
+        }
     }
     let bytes = body.map_err(|rejection| match rejection {
         BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {

@@ -217,8 +217,8 @@ async fn bodies_that_are_not_json_are_refused_not_fatal() {
                 .await,
         ),
         (
-            "no content type",
-            harness.create_raw(auth, None, valid.clone()).await,
+            "no content type, not JSON",
+            harness.create_raw(auth, None, "external_id=ats-1").await,
         ),
         (
             "oversized body",
@@ -240,10 +240,46 @@ async fn bodies_that_are_not_json_are_refused_not_fatal() {
 
     // The sandbox still serves, and a charset parameter is fine.
     let fine = harness
-        .create_raw(auth, Some("application/json; charset=utf-8"), valid)
+        .create_raw(auth, Some("application/json; charset=utf-8"), valid.clone())
         .await;
     assert_eq!(fine.code(), 0);
+    // As on Feishu, a JSON body without Content-Type is read as JSON.
+    let unlabelled = harness.create_raw(auth, None, valid).await;
+    assert_eq!((unlabelled.status, unlabelled.code()), (200, 0));
     assert_eq!(harness.sandbox.stats().invalid_requests, 6);
+}
+
+/// Feishu's Python SDK (`lark-oapi`) sends the token request as JSON without `Content-Type`;
+/// Feishu answers it, and so must the sandbox. A wrong explicit type is still refused.
+#[tokio::test]
+async fn a_token_request_without_content_type_is_read_as_json() {
+    let harness = start(SandboxConfig::default()).await;
+    let url = harness.url(feishu_hire_types::TENANT_ACCESS_TOKEN_INTERNAL.path);
+    let body = r#"{"app_id": "cli_python", "app_secret": "secret"}"#;
+    let unlabelled = harness.http.post(&url).body(body).send().await.unwrap();
+    let answer = Answer::read(unlabelled).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (200, 0),
+        "{:?}",
+        answer.body
+    );
+    assert!(answer.body["tenant_access_token"].is_string());
+
+    let mislabelled = harness
+        .http
+        .post(&url)
+        .header("Content-Type", "text/plain")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let answer = Answer::read(mislabelled).await;
+    assert_eq!((answer.status, answer.code()), (400, 1002002));
+    assert_eq!(
+        answer.body["msg"],
+        "invalid parameter: Content-Type must be application/json, not text/plain"
+    );
 }
 
 #[tokio::test]
