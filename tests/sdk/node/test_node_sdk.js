@@ -55,12 +55,39 @@ function client(base, appId, appSecret) {
 }
 
 // ---- one function per operation of the external-interview resource ----
-// TODO (see tests/sdk/README.md): update, delete, batchQuery, and the assessments' create and
-// update, once the sandbox serves them.
+// Typed calls resolve to the response body only (the SDK drops the headers).
 
-/** Creates an interview; resolves to the response body (the SDK returns only the body). */
 function createExternalInterview(cli, data) {
   return cli.hire.v1.externalInterview.create({ data });
+}
+
+function updateExternalInterview(cli, interviewId, data) {
+  return cli.hire.v1.externalInterview.update({ path: { external_interview_id: interviewId }, data });
+}
+
+function deleteExternalInterview(cli, interviewId) {
+  return cli.hire.v1.externalInterview.delete({ path: { external_interview_id: interviewId } });
+}
+
+/** `params`: external_application_id, page_size, page_token; `data`: external_interview_id_list. */
+function batchQueryExternalInterviews(cli, params = {}, data = {}) {
+  return cli.hire.v1.externalInterview.batchQuery({ params, data });
+}
+
+/** The SDK's own pager: an async iterable of pages (`{ items }`), following page_token. */
+function batchQueryExternalInterviewsWithIterator(cli, params = {}, data = {}) {
+  return cli.hire.v1.externalInterview.batchQueryWithIterator({ params, data });
+}
+
+function createExternalInterviewAssessment(cli, data) {
+  return cli.hire.v1.externalInterviewAssessment.create({ data });
+}
+
+function patchExternalInterviewAssessment(cli, assessmentId, data) {
+  return cli.hire.v1.externalInterviewAssessment.patch({
+    path: { external_interview_assessment_id: assessmentId },
+    data,
+  });
 }
 
 /**
@@ -114,6 +141,15 @@ function documentedInterview(externalId, participateStatus = 1) {
 }
 
 const isSnowflake = (value) => typeof value === 'string' && /^[0-9]{19}$/.test(value);
+
+async function createdId(cli, externalId, applicationId = APPLICATION_ID) {
+  const response = await createExternalInterview(cli, {
+    ...documentedInterview(externalId),
+    external_application_id: applicationId,
+  });
+  assert.equal(response.code, 0, response.msg);
+  return response.data.external_interview.id;
+}
 
 // ---- tests ----
 
@@ -197,10 +233,110 @@ async function testTheSdkGetsANewTokenWhenTheOldOneExpired() {
   assert.equal(after.auth_failures, before.auth_failures);
 }
 
+async function testUpdateReplacesTheInterview() {
+  const cli = client(SANDBOX_URL, APP_ID, APP_SECRET);
+  const id = await createdId(cli, 'node-update-1');
+  const response = await updateExternalInterview(cli, id, {
+    external_id: 'node-update-1',
+    external_application_id: APPLICATION_ID,
+    participate_status: 2,
+    begin_time: 1700000000000,
+    interview_assessments: [{ username: '李四', conclusion: 2, content: 'second round' }],
+  });
+  assert.equal(response.code, 0, response.msg);
+  const interview = response.data.external_interview;
+  assert.equal(interview.id, id, 'an update keeps the id');
+  assert.deepEqual([interview.participate_status, interview.begin_time, interview.end_time], [2, 1700000000000, undefined]);
+  const [assessment] = interview.interview_assessments;
+  assert.deepEqual([assessment.username, assessment.conclusion, assessment.content], ['李四', 2, 'second round']);
+  assert.ok(isSnowflake(assessment.id), assessment.id);
+}
+
+async function testBatchQueryPagesThroughAnApplicationAndFindsIds() {
+  const cli = client(SANDBOX_URL, APP_ID, APP_SECRET);
+  const application = '7000000000000000002';
+  const ids = [];
+  for (const n of [0, 1, 2]) ids.push(await createdId(cli, `node-query-${n}`, application));
+
+  const first = await batchQueryExternalInterviews(cli, { external_application_id: application, page_size: 2 });
+  assert.equal(first.code, 0, first.msg);
+  assert.deepEqual(first.data.items.map((item) => item.id), ids.slice(0, 2));
+  assert.ok(first.data.has_more === true && first.data.page_token, JSON.stringify(first.data));
+  const second = await batchQueryExternalInterviews(cli, {
+    external_application_id: application,
+    page_size: 2,
+    page_token: first.data.page_token,
+  });
+  assert.equal(second.code, 0, second.msg);
+  assert.deepEqual(second.data.items.map((item) => item.id), ids.slice(2));
+  assert.equal(second.data.has_more, false);
+  assert.equal(second.data.items[0].interview_assessments[0].username, '张三');
+
+  // The SDK's pager follows page_token to the end.
+  const paged = [];
+  for await (const page of await batchQueryExternalInterviewsWithIterator(cli, {
+    external_application_id: application,
+    page_size: 2,
+  })) {
+    assert.ok(page && Array.isArray(page.items), `a failed page: ${JSON.stringify(page)}`);
+    paged.push(page.items.map((item) => item.id));
+  }
+  assert.deepEqual(paged, [ids.slice(0, 2), ids.slice(2)]);
+
+  const byIds = await batchQueryExternalInterviews(cli, {}, { external_interview_id_list: [ids[2], ids[0]] });
+  assert.equal(byIds.code, 0, byIds.msg);
+  assert.deepEqual(byIds.data.items.map((item) => item.id).sort(), [ids[0], ids[2]].sort());
+}
+
+async function testDeleteRemovesTheInterview() {
+  const cli = client(SANDBOX_URL, APP_ID, APP_SECRET);
+  const id = await createdId(cli, 'node-delete-1');
+  const response = await deleteExternalInterview(cli, id);
+  assert.equal(response.code, 0, response.msg);
+  assert.deepEqual(await stored(SANDBOX_URL, 'node-delete-1'), []);
+  const found = await batchQueryExternalInterviews(cli, {}, { external_interview_id_list: [id] });
+  assert.equal(found.code, 0, found.msg);
+  assert.deepEqual(found.data.items || [], []);
+}
+
+async function testAssessmentsAreCreatedAndPatched() {
+  const cli = client(SANDBOX_URL, APP_ID, APP_SECRET);
+  const interviewId = await createdId(cli, 'node-assessed-1');
+  const created = await createExternalInterviewAssessment(cli, {
+    external_id: 'node-assessment-1',
+    external_interview_id: interviewId,
+    username: '王五',
+    conclusion: 2,
+    content: 'good',
+    assessment_dimension_list: [{ assessment_type: 1, title: 'Coding', score: 4 }],
+  });
+  assert.equal(created.code, 0, created.msg);
+  const assessment = created.data.external_interview_assessment;
+  assert.ok(isSnowflake(assessment.id), assessment.id);
+  assert.deepEqual([assessment.external_interview_id, assessment.username, assessment.conclusion], [interviewId, '王五', 2]);
+  assert.equal(assessment.assessment_dimension_list[0].score, 4);
+
+  const patched = await patchExternalInterviewAssessment(cli, assessment.id, { conclusion: 1, content: 'changed my mind' });
+  assert.equal(patched.code, 0, patched.msg);
+  const after = patched.data.external_interview_assessment;
+  assert.deepEqual([after.id, after.conclusion, after.content], [assessment.id, 1, 'changed my mind']);
+  assert.equal(after.username, '王五', 'a patch changes only the fields sent');
+
+  const err = await refusal(patchExternalInterviewAssessment(cli, assessment.id, { conclusion: 7 }));
+  assert.equal(err.response.status, 400);
+  assert.equal(err.response.data.code, 1002002);
+  assert.deepEqual(err.response.data.error.field_violations.map((v) => v.field), ['conclusion']);
+  assert.equal(err.response.headers['x-tt-logid'], err.response.data.error.log_id);
+}
+
 const TESTS = [
   testTheSdkFetchesTheTokenOnceAndCachesIt,
   testCreateReturnsTheTypedInterviewAndTheLogId,
   testAValidationErrorNamesTheField,
+  testUpdateReplacesTheInterview,
+  testBatchQueryPagesThroughAnApplicationAndFindsIds,
+  testDeleteRemovesTheInterview,
+  testAssessmentsAreCreatedAndPatched,
   testTheSdkGetsANewTokenWhenTheOldOneExpired,
 ];
 

@@ -23,11 +23,22 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import lark_oapi as lark
 from lark_oapi.api.hire.v1 import (
+    BatchQueryExternalInterviewRequest,
+    BatchQueryExternalInterviewRequestBody,
+    BatchQueryExternalInterviewResponse,
+    CreateExternalInterviewAssessmentRequest,
+    CreateExternalInterviewAssessmentResponse,
     CreateExternalInterviewRequest,
     CreateExternalInterviewResponse,
+    DeleteExternalInterviewRequest,
+    DeleteExternalInterviewResponse,
     ExternalInterview,
     ExternalInterviewAssessment,
     ExternalInterviewAssessmentDimension,
+    PatchExternalInterviewAssessmentRequest,
+    PatchExternalInterviewAssessmentResponse,
+    UpdateExternalInterviewRequest,
+    UpdateExternalInterviewResponse,
 )
 
 SANDBOX_URL = os.environ["SANDBOX_URL"]
@@ -77,13 +88,65 @@ def client(base: str, app_id: str, app_secret: str) -> lark.Client:
 
 
 # ---- one function per operation of the external-interview resource ----
-# TODO (see tests/sdk/README.md): update, delete, batch_query, and the assessments' create and
-# update, once the sandbox serves them.
 
 
 def create_external_interview(cli: lark.Client, interview: ExternalInterview) -> CreateExternalInterviewResponse:
     request = CreateExternalInterviewRequest.builder().request_body(interview).build()
     return cli.hire.v1.external_interview.create(request)
+
+
+def update_external_interview(
+    cli: lark.Client, interview_id: str, interview: ExternalInterview
+) -> UpdateExternalInterviewResponse:
+    request = (
+        UpdateExternalInterviewRequest.builder().external_interview_id(interview_id).request_body(interview).build()
+    )
+    return cli.hire.v1.external_interview.update(request)
+
+
+def delete_external_interview(cli: lark.Client, interview_id: str) -> DeleteExternalInterviewResponse:
+    request = DeleteExternalInterviewRequest.builder().external_interview_id(interview_id).build()
+    return cli.hire.v1.external_interview.delete(request)
+
+
+def batch_query_external_interviews(
+    cli: lark.Client,
+    application_id: Optional[str] = None,
+    interview_ids: Optional[List[str]] = None,
+    page_size: Optional[int] = None,
+    page_token: Optional[str] = None,
+) -> BatchQueryExternalInterviewResponse:
+    builder = BatchQueryExternalInterviewRequest.builder()
+    if application_id is not None:
+        builder = builder.external_application_id(application_id)
+    if page_size is not None:
+        builder = builder.page_size(page_size)
+    if page_token is not None:
+        builder = builder.page_token(page_token)
+    body = BatchQueryExternalInterviewRequestBody.builder()
+    if interview_ids is not None:
+        body = body.external_interview_id_list(interview_ids)
+    request = builder.request_body(body.build()).build()
+    return cli.hire.v1.external_interview.batch_query(request)
+
+
+def create_external_interview_assessment(
+    cli: lark.Client, assessment: ExternalInterviewAssessment
+) -> CreateExternalInterviewAssessmentResponse:
+    request = CreateExternalInterviewAssessmentRequest.builder().request_body(assessment).build()
+    return cli.hire.v1.external_interview_assessment.create(request)
+
+
+def patch_external_interview_assessment(
+    cli: lark.Client, assessment_id: str, assessment: ExternalInterviewAssessment
+) -> PatchExternalInterviewAssessmentResponse:
+    request = (
+        PatchExternalInterviewAssessmentRequest.builder()
+        .external_interview_assessment_id(assessment_id)
+        .request_body(assessment)
+        .build()
+    )
+    return cli.hire.v1.external_interview_assessment.patch(request)
 
 
 # ---- request bodies ----
@@ -124,6 +187,20 @@ def documented_interview(external_id: str, participate_status: int = 1) -> Exter
 
 def is_snowflake(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 19 and value.isdigit()
+
+
+def ok(response: Any, what: str) -> None:
+    """Code 0 and a log id the SDK saw; names the answer otherwise."""
+    assert response.success(), f"{what}: code {response.code}, msg {response.msg!r}"
+    assert response.get_log_id(), f"{what}: the SDK saw no log id; headers: {response.raw.headers}"
+
+
+def created_id(cli: lark.Client, external_id: str, application_id: str = APPLICATION_ID) -> str:
+    interview = documented_interview(external_id)
+    interview.external_application_id = application_id
+    response = create_external_interview(cli, interview)
+    ok(response, f"create {external_id}")
+    return response.data.external_interview.id
 
 
 # ---- tests ----
@@ -217,10 +294,111 @@ def test_the_sdk_gets_a_new_token_when_the_old_one_expired() -> None:
     assert after["auth_failures"] == before["auth_failures"], after
 
 
+def test_update_replaces_the_interview() -> None:
+    cli = client(SANDBOX_URL, APP_ID, APP_SECRET)
+    interview_id = created_id(cli, "py-update-1")
+    replacement = (
+        ExternalInterview.builder()
+        .external_id("py-update-1")
+        .external_application_id(APPLICATION_ID)
+        .participate_status(2)
+        .begin_time(1700000000000)
+        .interview_assessments(
+            [ExternalInterviewAssessment.builder().username("李四").conclusion(2).content("second round").build()]
+        )
+        .build()
+    )
+    response = update_external_interview(cli, interview_id, replacement)
+    ok(response, "update")
+    interview = response.data.external_interview
+    assert isinstance(interview, ExternalInterview)
+    assert interview.id == interview_id, "an update keeps the id"
+    assert (interview.participate_status, interview.begin_time, interview.end_time) == (2, 1700000000000, None)
+    [assessment] = interview.interview_assessments
+    assert (assessment.username, assessment.conclusion, assessment.content) == ("李四", 2, "second round")
+    assert is_snowflake(assessment.id), assessment.id
+
+
+def test_batch_query_pages_through_an_application_and_finds_ids() -> None:
+    cli = client(SANDBOX_URL, APP_ID, APP_SECRET)
+    application = "7000000000000000001"
+    ids = [created_id(cli, f"py-query-{n}", application) for n in range(3)]
+
+    first = batch_query_external_interviews(cli, application_id=application, page_size=2)
+    ok(first, "batch query, page 1")
+    assert all(isinstance(item, ExternalInterview) for item in first.data.items)
+    assert [item.id for item in first.data.items] == ids[:2]
+    assert first.data.has_more is True and first.data.page_token, vars(first.data)
+    second = batch_query_external_interviews(
+        cli, application_id=application, page_size=2, page_token=first.data.page_token
+    )
+    ok(second, "batch query, page 2")
+    assert [item.id for item in second.data.items] == ids[2:]
+    assert second.data.has_more is False, vars(second.data)
+    assert second.data.items[0].participate_status == 1
+    assert second.data.items[0].interview_assessments[0].username == "张三"
+
+    by_ids = batch_query_external_interviews(cli, interview_ids=[ids[2], ids[0]])
+    ok(by_ids, "batch query by ids")
+    assert sorted(item.id for item in by_ids.data.items) == sorted([ids[0], ids[2]]), by_ids.data.items
+
+
+def test_delete_removes_the_interview() -> None:
+    cli = client(SANDBOX_URL, APP_ID, APP_SECRET)
+    interview_id = created_id(cli, "py-delete-1")
+    response = delete_external_interview(cli, interview_id)
+    ok(response, "delete")
+    assert stored(SANDBOX_URL, "py-delete-1") == []
+    found = batch_query_external_interviews(cli, interview_ids=[interview_id])
+    ok(found, "batch query after delete")
+    assert not found.data.items, found.data.items
+
+
+def test_assessments_are_created_and_patched() -> None:
+    cli = client(SANDBOX_URL, APP_ID, APP_SECRET)
+    interview_id = created_id(cli, "py-assessed-1")
+    assessment = (
+        ExternalInterviewAssessment.builder()
+        .external_id("py-assessment-1")
+        .external_interview_id(interview_id)
+        .username("王五")
+        .conclusion(2)
+        .content("good")
+        .assessment_dimension_list(
+            [ExternalInterviewAssessmentDimension.builder().assessment_type(1).title("Coding").score(4).build()]
+        )
+        .build()
+    )
+    created = create_external_interview_assessment(cli, assessment)
+    ok(created, "create assessment")
+    typed = created.data.external_interview_assessment
+    assert isinstance(typed, ExternalInterviewAssessment)
+    assert is_snowflake(typed.id), typed.id
+    assert (typed.external_interview_id, typed.username, typed.conclusion) == (interview_id, "王五", 2)
+    assert typed.assessment_dimension_list[0].score == 4
+
+    change = ExternalInterviewAssessment.builder().conclusion(1).content("changed my mind").build()
+    patched = patch_external_interview_assessment(cli, typed.id, change)
+    ok(patched, "patch assessment")
+    after = patched.data.external_interview_assessment
+    assert (after.id, after.conclusion, after.content) == (typed.id, 1, "changed my mind")
+    assert after.username == "王五", "a patch changes only the fields sent"
+
+    refused = patch_external_interview_assessment(
+        cli, typed.id, ExternalInterviewAssessment.builder().conclusion(7).build()
+    )
+    assert (refused.code, refused.raw.status_code) == (1002002, 400), (refused.code, refused.msg)
+    assert [v["field"] for v in refused.error["field_violations"]] == ["conclusion"], refused.error
+
+
 TESTS: List[Callable[[], None]] = [
     test_the_sdk_fetches_the_token_once_and_caches_it,
     test_create_returns_the_typed_interview_and_the_log_id,
     test_a_validation_error_names_the_field,
+    test_update_replaces_the_interview,
+    test_batch_query_pages_through_an_application_and_finds_ids,
+    test_delete_removes_the_interview,
+    test_assessments_are_created_and_patched,
     test_the_sdk_gets_a_new_token_when_the_old_one_expired,
 ]
 
