@@ -211,8 +211,17 @@ fn a_second_ctrl_c_stops_it_at_once() {
     let _stream = half_open(port);
     std::thread::sleep(Duration::from_millis(100));
     interrupt(&child);
-    // The first Ctrl-C waits for the half-open connection (the grace period is an hour) …
-    std::thread::sleep(Duration::from_millis(300));
+    // The first Ctrl-C closes the listener (wait for that, so the second is not merged with
+    // the first) and waits for the half-open connection: the grace period is an hour …
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still listening 5 s after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
     assert!(
         child.try_wait().unwrap().is_none(),
         "stopped on the first Ctrl-C"
