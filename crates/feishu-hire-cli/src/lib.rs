@@ -20,6 +20,7 @@
 //! - [`journal`] keeps what Feishu confirmed, so re-runs never send a record twice;
 //! - [`failures`] writes the failures file, itself valid input;
 //! - [`import`] is the import itself, [`summary`] its summary;
+//! - [`lookup`] reads the target back (batch query); [`verify`] checks an input against it;
 //! - [`exit`] lists the exit codes;
 //! - [`cli`] is the command line, [`examples`] the generated example data.
 
@@ -35,6 +36,8 @@ pub mod failures;
 pub mod import;
 pub mod input;
 pub mod journal;
+pub mod lookup;
 pub mod scan;
+pub mod settle;
 pub mod signals;
 pub mod summary;
