@@ -44,6 +44,16 @@ pub enum Command {
     /// early on an error every record would hit (run again once fixed); 130 interrupted
     /// (run again to resume).
     Import(Box<ImportArgs>),
+    /// Check that every record of a file is in the target exactly once, by reading the
+    /// target's interviews of the file's applications (batch query).
+    ///
+    /// Reports each record present once, missing, or duplicated (with the Feishu ids), and
+    /// the target's interviews of those applications that no record has. The missing records
+    /// are written to `<stem>.verify.jsonl`, ready for `import`; every problem to
+    /// `<stem>.verify.report.jsonl`. Exit codes: 0 every valid record is there exactly once;
+    /// 1 some are missing, duplicated or could not be checked; 2 usage error or unreadable
+    /// input; 3 no access token could be had; 130 interrupted.
+    Verify(Box<VerifyArgs>),
     /// Check records offline, sending nothing. Exit codes: 0 all valid, 1 some invalid, 2 usage.
     Validate(ValidateArgs),
     /// Run the sandbox: a local stand-in for Feishu's API, with fault injection.
@@ -129,6 +139,32 @@ pub struct ImportArgs {
     /// second interview. Other retries (refused connections, rate limits) stay.
     #[arg(long)]
     pub no_retry_after_uncertain: bool,
+
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// How to show progress on stderr.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// `feishu-hire verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Input and checks (pass the same --derive-external-id, --strict and
+    /// --max-record-bytes as the import).
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Where to look and how.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Where to write the missing records. Default: `<FILE stem>.verify.jsonl` beside the
+    /// input; every problem goes to `<stem>.verify.report.jsonl` beside it.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
 
     /// Print the summary as JSON on stdout.
     #[arg(long)]
@@ -275,6 +311,7 @@ pub async fn run(cli: Cli, interrupts: Interrupts) -> i32 {
     match cli.command {
         Command::Import(args) => run_import(*args, interrupts).await,
         Command::Validate(args) => run_validate(args).await,
+        Command::Verify(args) => run_verify(*args, interrupts).await,
         Command::Sandbox(args) => match feishu_hire_sandbox::run(args).await {
             Ok(()) => exit::SUCCESS,
             Err(error) => {
@@ -283,6 +320,52 @@ pub async fn run(cli: Cli, interrupts: Interrupts) -> i32 {
             }
         },
         Command::GenExamples(args) => gen_examples(&args),
+    }
+}
+
+async fn run_verify(args: VerifyArgs, interrupts: Interrupts) -> i32 {
+    let console = Console::stderr();
+    if args.input.file.as_os_str() == "-" {
+        eprintln!(
+            "error: verify reads its input twice; save standard input to a file and verify that"
+        );
+        return exit::REFUSED;
+    }
+    let (target, sandbox) = match resolve_target(&args.target, &ClientExtras::default()).await {
+        Ok(resolved) => resolved,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::REFUSED;
+        }
+    };
+    let config = crate::verify::VerifyConfig {
+        input: args.input.file.clone(),
+        format: args.input.format,
+        check: args.input.check_options(),
+        report: args.report.clone(),
+        concurrency: usize::from(args.target.concurrency),
+        progress: args.progress,
+    };
+    let outcome = crate::verify::verify(&config, &target, interrupts, &console).await;
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
+    match outcome {
+        Ok(summary) if args.json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&summary).unwrap_or_default()
+            );
+            summary.exit_code
+        }
+        Ok(summary) => {
+            println!("{summary}");
+            summary.exit_code
+        }
+        Err(refusal) => {
+            eprintln!("error: {refusal}");
+            refusal.exit_code
+        }
     }
 }
 

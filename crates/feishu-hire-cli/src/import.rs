@@ -179,7 +179,7 @@ impl Target {
 }
 
 /// Fetches one token through the target's preflight client; the reason to stop if none came.
-async fn preflight(target: &Target) -> Result<(), String> {
+pub(crate) async fn preflight(target: &Target) -> Result<(), String> {
     let Some(preflight) = &target.preflight else {
         return Ok(());
     };

@@ -7,6 +7,7 @@
 //! FEISHU_APP_ID=cli_… FEISHU_APP_SECRET=… feishu-hire import interviews.jsonl   # Feishu
 //! feishu-hire import interviews.jsonl --lark                  # Lark
 //! feishu-hire validate interviews.jsonl                       # check only, send nothing
+//! feishu-hire verify interviews.jsonl                         # is each record in Feishu once?
 //! feishu-hire sandbox --port 8080                             # a sandbox server
 //! ```
 //!
@@ -41,3 +42,4 @@ pub mod scan;
 pub mod settle;
 pub mod signals;
 pub mod summary;
+pub mod verify;
