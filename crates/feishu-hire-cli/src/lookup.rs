@@ -43,7 +43,7 @@ pub async fn interviews_of(client: &Client, application: &str) -> Result<Vec<Hel
         .await
 }
 
-/// How a [`query_applications`] ended.
+/// How a [`Reader::read`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryEnd {
     /// Every application was read (or its error handed over).
