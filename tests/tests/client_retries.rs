@@ -626,3 +626,116 @@ async fn a_failed_token_fetch_after_a_timeout_still_may_have_created() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_success_after_a_possibly_processed_attempt_says_so() {
+    let server = MockServer::start().await;
+    fails_then_succeeds(&server, refused(500, 1_002_001, "system error"), 1).await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = client(&server, &sleeper)
+        .retry_policy(quick_retries(3))
+        .build()
+        .unwrap();
+
+    let outcome = client
+        .create_external_interview(&request(Some("ext-1")))
+        .await
+        .unwrap();
+
+    // Created, but the 500 may have created it too: a target that ignores the key holds two.
+    assert!(outcome.is_created());
+    assert_eq!(outcome.meta().attempts, 2);
+    assert!(outcome.meta().earlier_attempt_may_have_been_processed);
+}
+
+#[tokio::test]
+async fn a_first_time_success_or_one_after_a_rate_limit_is_not_flagged() {
+    let server = MockServer::start().await;
+    fails_then_succeeds(&server, rate_limited(429, Some("1")), 1).await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = client(&server, &sleeper)
+        .retry_policy(quick_retries(3))
+        .build()
+        .unwrap();
+
+    let outcome = client
+        .create_external_interview(&request(Some("ext-1")))
+        .await
+        .unwrap();
+    assert_eq!(outcome.meta().attempts, 2);
+    assert!(!outcome.meta().earlier_attempt_may_have_been_processed);
+    let again = client
+        .create_external_interview(&request(Some("ext-2")))
+        .await
+        .unwrap();
+    assert_eq!(again.meta().attempts, 1);
+    assert!(!again.meta().earlier_attempt_may_have_been_processed);
+}
+
+#[tokio::test]
+async fn no_retry_after_possible_effect_stops_only_after_a_possibly_processed_attempt() {
+    let server = MockServer::start().await;
+    fails_then_succeeds(&server, refused(500, 1_002_001, "system error"), 1).await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let first = client(&server, &sleeper)
+        .retry_policy(quick_retries(3).no_retry_after_possible_effect())
+        .build()
+        .unwrap();
+
+    // A server error may have created it: not sent again, and the error says it may exist.
+    let error = first
+        .create_external_interview(&request(Some("ext-1")))
+        .await
+        .unwrap_err();
+    assert_eq!(error.attempts(), 1);
+    assert!(error.may_have_been_created());
+    assert!(sleeper.waits().is_empty());
+    assert_eq!(received_on(&server, CREATE_PATH).await.len(), 1);
+
+    // A rate limit was not processed: still retried.
+    let server = MockServer::start().await;
+    fails_then_succeeds(&server, rate_limited(429, Some("1")), 1).await;
+    let second = client(&server, &sleeper)
+        .retry_policy(quick_retries(3).no_retry_after_possible_effect())
+        .build()
+        .unwrap();
+    let outcome = second
+        .create_external_interview(&request(Some("ext-1")))
+        .await
+        .unwrap();
+    assert_eq!(outcome.meta().attempts, 2);
+    assert!(RetryPolicy::new().retries_after_possible_effect());
+    assert!(
+        !RetryPolicy::new()
+            .no_retry_after_possible_effect()
+            .retries_after_possible_effect()
+    );
+}
+
+#[tokio::test]
+async fn no_retry_after_possible_effect_keeps_the_retries_of_queries() {
+    let server = MockServer::start().await;
+    let query_path = feishu_hire_types::BATCH_QUERY_EXTERNAL_INTERVIEW.path;
+    wiremock::Mock::given(wiremock::matchers::path(query_path))
+        .respond_with(refused(500, 1_002_001, "system error"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::path(query_path))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "code": 0, "msg": "ok", "data": {"items": [], "has_more": false, "page_token": ""}
+        })))
+        .mount(&server)
+        .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = client(&server, &sleeper)
+        .retry_policy(quick_retries(3).no_retry_after_possible_effect())
+        .build()
+        .unwrap();
+    let query =
+        feishu_hire_types::BatchQueryExternalInterviewRequest::new().external_application_id("a");
+    let answer = client.send(&query).await.unwrap();
+    assert_eq!(answer.meta.attempts, 2);
+    assert!(answer.meta.earlier_attempt_may_have_been_processed);
+}

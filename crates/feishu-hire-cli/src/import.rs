@@ -23,6 +23,7 @@
 //! Memory stays flat: per record the importer keeps two bits (valid, confirmed), and only the
 //! records in flight are in memory.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -44,10 +45,11 @@ use crate::exit;
 use crate::failures::{FailureKind, FailureReport, FailuresWriter};
 use crate::input::{HashingReader, InputDigest, InputFormat, RecordReader};
 use crate::journal::{
-    EntryResult, JOURNAL_KIND, JOURNAL_VERSION, Journal, JournalEntry, JournalError, JournalHeader,
-    JournalOptions, JournalWriter, now_ms,
+    Checked, EntryResult, JOURNAL_KIND, JOURNAL_VERSION, Journal, JournalEntry, JournalError,
+    JournalHeader, JournalOptions, JournalWriter, now_ms,
 };
 use crate::scan::{ScanReport, scan_file};
+use crate::settle::{Doubt, Uncertain, Verdict};
 use crate::summary::{Ending, Summary, peak_memory_bytes};
 
 /// After this many failures in a row without an answer from the target, the run stops:
@@ -177,7 +179,7 @@ impl Target {
 }
 
 /// Fetches one token through the target's preflight client; the reason to stop if none came.
-async fn preflight(target: &Target) -> Result<(), String> {
+pub(crate) async fn preflight(target: &Target) -> Result<(), String> {
     let Some(preflight) = &target.preflight else {
         return Ok(());
     };
@@ -322,7 +324,7 @@ async fn open_input(input: &Path, interrupts: &mut Interrupts) -> Result<InputFi
 }
 
 /// Resolves at the next Ctrl-C or SIGTERM; never if signals are not listened to.
-async fn interrupted(interrupts: &mut Interrupts) {
+pub(crate) async fn interrupted(interrupts: &mut Interrupts) {
     if *interrupts.borrow_and_update() > 0 {
         return;
     }
@@ -644,6 +646,7 @@ pub async fn import(
         }
     }
     let sending_started = Instant::now();
+    let mut failures = failures;
     run.send(
         config,
         target,
@@ -652,21 +655,40 @@ pub async fn import(
         &source,
         to_send,
         &writer,
-        failures,
+        &mut failures,
         &mut interrupts,
         console,
     )
     .await;
+    let sending_secs = sending_started.elapsed().as_secs_f64();
+    let pending = std::mem::take(&mut run.pending);
+    let verdicts = run
+        .check_pending(&pending, config, target, &mut interrupts, console)
+        .await;
+    let deferred = run.apply_verdicts(pending, verdicts, &writer, &mut failures, console, &source);
+    if !deferred.is_empty() {
+        let written = write_deferred(
+            &input.file,
+            run.report.format,
+            &checker,
+            deferred,
+            &mut failures,
+        );
+        if let Err(error) = written {
+            run.abort(format!("the failures file could not be written: {error}"));
+        }
+    }
+    run.finish_failures(failures);
     if let Err(error) = writer.close() {
         run.abort(format!("the journal could not be written: {error}"));
     }
-    let sending_secs = sending_started.elapsed().as_secs_f64();
-    let answered = run.created + run.already_present + run.failed;
+    let answered = run.created + run.already_present + run.failed + run.duplicated;
     let failures_written = run.failures_written.take();
     // Records neither answered nor skipped: abandoned, panicked, or not met again on the
     // second read. Any of them means the run did not do everything.
     let not_sent = run.to_send.saturating_sub(answered);
-    let exit_code = exit_code(run.ending, run.report.rejected() + run.failed, not_sent);
+    let problems = run.report.rejected() + run.failed + run.duplicated + run.created_maybe_twice;
+    let exit_code = exit_code(run.ending, problems, not_sent);
     Ok(Summary {
         input: source,
         input_sha256: run.report.digest.sha256.clone(),
@@ -688,6 +710,12 @@ pub async fn import(
         failed: run.failed,
         failed_maybe_created: run.failed_maybe_created,
         failed_maybe_created_without_id: run.failed_maybe_created_without_id,
+        created_maybe_twice: run.created_maybe_twice,
+        duplicated_in_target: run.duplicated,
+        checked_in_target: run.checked,
+        refused_but_present: run.refused_but_present,
+        refusal_codes: run.refusal_codes.iter().copied().collect(),
+        check_problem: run.check_problem.clone(),
         not_sent,
         warnings: run.report.warnings,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -734,6 +762,15 @@ fn warn_if_window_passed(journal: &Journal, left: u64, console: &Console) {
     }
 }
 
+/// An uncertain record, waiting for the end-of-run check: what to look up, its journal entry
+/// (to append the outcome to), and its failure report (for a failed call), written once the
+/// check has decided.
+struct Pending {
+    record: Uncertain,
+    entry: JournalEntry,
+    failure: Option<FailureReport>,
+}
+
 /// The sending phase's state.
 struct Run {
     report: ScanReport,
@@ -744,6 +781,20 @@ struct Run {
     failed: u64,
     failed_maybe_created: u64,
     failed_maybe_created_without_id: u64,
+    /// Of the created, those that may exist twice and could not be checked.
+    created_maybe_twice: u64,
+    /// Found more than once in the target by the end-of-run check.
+    duplicated: u64,
+    /// Uncertain records read back from the target.
+    checked: u64,
+    /// Refusals naming `external_id` whose record the check found once.
+    refused_but_present: u64,
+    /// Their codes.
+    refusal_codes: std::collections::BTreeSet<i64>,
+    /// Why some uncertain records could not be checked.
+    check_problem: Option<String>,
+    /// Uncertain records, for the end-of-run check.
+    pending: Vec<Pending>,
     /// Request tasks that panicked: their records count as not sent.
     panicked: u64,
     unanswered_in_a_row: u32,
@@ -765,6 +816,13 @@ impl Run {
             failed: 0,
             failed_maybe_created: 0,
             failed_maybe_created_without_id: 0,
+            created_maybe_twice: 0,
+            duplicated: 0,
+            checked: 0,
+            refused_but_present: 0,
+            refusal_codes: std::collections::BTreeSet::new(),
+            check_problem: None,
+            pending: Vec::new(),
             panicked: 0,
             unanswered_in_a_row: 0,
             base_url: String::new(),
@@ -795,7 +853,7 @@ impl Run {
         source: &str,
         to_send: Bitset,
         journal: &JournalWriter,
-        mut failures: FailuresWriter,
+        failures: &mut FailuresWriter,
         interrupts: &mut Interrupts,
         console: &Console,
     ) {
@@ -862,7 +920,7 @@ impl Run {
                 Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
                     match joined {
                         Ok((job, result)) => {
-                            self.record(job, result, journal, &mut failures, &console, source);
+                            self.record(job, result, journal, failures, &console, source);
                             progress.inc();
                         }
                         // Abandoned by a second Ctrl-C: counted as not sent.
@@ -906,6 +964,209 @@ impl Run {
             Err(error) => self.abort(format!("reading {source} failed: {error}")),
             Ok(Ok(_)) => {}
         }
+    }
+
+    /// Reads the uncertain records back from the target (unless the run is stopping), one
+    /// verdict per record, in order.
+    async fn check_pending(
+        &mut self,
+        pending: &[Pending],
+        config: &ImportConfig,
+        target: &Target,
+        interrupts: &mut Interrupts,
+        console: &Console,
+    ) -> Vec<Verdict> {
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        if self.stopping() {
+            let why = "the run stopped before the check".to_owned();
+            return vec![Verdict::Unchecked(why); pending.len()];
+        }
+        let records: Vec<Uncertain> = pending.iter().map(|p| p.record.clone()).collect();
+        let verdicts = crate::settle::check(
+            &records,
+            &target.client,
+            config.concurrency,
+            config.progress,
+            console,
+            interrupts,
+        )
+        .await;
+        if *interrupts.borrow() > 0 {
+            self.ending = Ending::Interrupted;
+        }
+        verdicts
+    }
+
+    /// Counts, journals and reports what the check found; returns the failure reports whose
+    /// records must still be copied from the input, by ordinal.
+    fn apply_verdicts(
+        &mut self,
+        pending: Vec<Pending>,
+        verdicts: Vec<Verdict>,
+        journal: &JournalWriter,
+        failures: &mut FailuresWriter,
+        console: &Console,
+        source: &str,
+    ) -> BTreeMap<u64, FailureReport> {
+        let mut deferred = BTreeMap::new();
+        for (pending, verdict) in pending.into_iter().zip(verdicts) {
+            let (ordinal, line) = (pending.record.ordinal, pending.record.line);
+            let (entry, report) = match verdict {
+                Verdict::Once(id) => (Some(self.found_once(pending, id)), None),
+                Verdict::Many(ids) => {
+                    let (entry, report) = self.found_many(pending, ids);
+                    console.line(format!("{source}:{line}: duplicated: {}", report.reason));
+                    if let Err(error) = failures.add(None, report) {
+                        self.abort(format!("the failures file could not be written: {error}"));
+                    }
+                    (Some(entry), None)
+                }
+                Verdict::Absent => self.found_none(pending),
+                Verdict::Unchecked(why) => (None, self.unchecked(pending, &why)),
+            };
+            if let Some(entry) = entry
+                && let Err(error) = journal.append(&entry)
+            {
+                self.abort(error.to_string());
+            }
+            if let Some(report) = report {
+                console.line(format!("{source}:{line}: failed: {}", report.reason));
+                deferred.insert(ordinal, report);
+            }
+        }
+        deferred
+    }
+
+    /// The target holds the uncertain record once: created, or already present if our call
+    /// was refused and no attempt of it may have created it.
+    fn found_once(&mut self, pending: Pending, id: Option<String>) -> JournalEntry {
+        let Pending {
+            record,
+            mut entry,
+            failure,
+        } = pending;
+        self.checked += 1;
+        entry.at_ms = now_ms();
+        entry.checked = Some(Checked::PresentOnce);
+        entry.feishu_ids = id.iter().cloned().collect();
+        entry.id = id.or(entry.id);
+        entry.reason = None;
+        if failure.is_some() {
+            self.failed -= 1;
+            if let Doubt::RefusedNamingId {
+                code,
+                maybe_created_earlier: false,
+            } = record.doubt
+            {
+                self.already_present += 1;
+                self.refused_but_present += 1;
+                self.refusal_codes.insert(code);
+                entry.result = EntryResult::AlreadyExists;
+            } else {
+                self.created += 1;
+                entry.result = EntryResult::Created;
+            }
+        }
+        entry
+    }
+
+    /// The target holds the uncertain record more than once: a duplicate, confirmed (sending
+    /// it again would only add a copy), and reported with every Feishu id.
+    fn found_many(&mut self, pending: Pending, ids: Vec<String>) -> (JournalEntry, FailureReport) {
+        let Pending {
+            record,
+            mut entry,
+            failure,
+        } = pending;
+        self.checked += 1;
+        self.duplicated += 1;
+        match &failure {
+            Some(_) => self.failed -= 1,
+            None => self.created -= 1,
+        }
+        let reason = format!(
+            "the target holds {} interviews with external_id {:?} (Feishu ids {}): a request was retried after an attempt that may have been processed, \
+             and the target did not honour the external_id. Delete all but one of them; against this target import with --no-retry-after-uncertain",
+            ids.len(),
+            record.external_id,
+            ids.join(", ")
+        );
+        entry.at_ms = now_ms();
+        entry.result = EntryResult::Created;
+        entry.checked = Some(Checked::Duplicated);
+        entry.feishu_ids.clone_from(&ids);
+        entry.reason = Some(reason.clone());
+        let report = FailureReport {
+            failures_line: None,
+            input_line: record.line,
+            record: record.ordinal,
+            external_id: Some(record.external_id),
+            kind: FailureKind::DuplicatedInTarget,
+            reason,
+            code: None,
+            log_id: entry.log_id.clone(),
+            feishu_ids: ids,
+        };
+        (entry, report)
+    }
+
+    /// The target does not hold the uncertain record: a failed call certainly created
+    /// nothing; a created one that cannot be found stays uncertain.
+    fn found_none(&mut self, pending: Pending) -> (Option<JournalEntry>, Option<FailureReport>) {
+        let Pending {
+            record,
+            mut entry,
+            failure,
+        } = pending;
+        let Some(mut report) = failure else {
+            let why = "the target answered that it created it, but its query does not list it";
+            self.check_problem.get_or_insert_with(|| why.to_owned());
+            self.created_maybe_twice += 1;
+            return (None, None);
+        };
+        self.checked += 1;
+        let advice = match record.doubt {
+            Doubt::RefusedNamingId { .. } => {
+                "; the target does not hold it (checked), so the refusal does not mean \"already exists\": fix the record as the answer says and import the failures file"
+            }
+            _ => {
+                "; the target does not hold it (checked): not created. Import the failures file to send it again"
+            }
+        };
+        report.reason.push_str(advice);
+        entry.at_ms = now_ms();
+        entry.checked = Some(Checked::Absent);
+        entry.reason = Some(report.reason.clone());
+        (Some(entry), Some(report))
+    }
+
+    /// The check could not tell: a created record stays "maybe twice", a failed one "may
+    /// have been created".
+    fn unchecked(&mut self, pending: Pending, why: &str) -> Option<FailureReport> {
+        self.check_problem.get_or_insert_with(|| why.to_owned());
+        let Some(mut report) = pending.failure else {
+            self.created_maybe_twice += 1;
+            return None;
+        };
+        let maybe = match pending.record.doubt {
+            Doubt::MaybeCreated => true,
+            Doubt::RefusedNamingId {
+                maybe_created_earlier,
+                ..
+            } => maybe_created_earlier,
+            Doubt::CreatedMaybeTwice => false,
+        };
+        self.failed_maybe_created += u64::from(maybe);
+        report.reason.push_str(&format!(
+            " (uncertain: it may be in the target, and the check could not tell: {why}. Run `feishu-hire verify` on the input before sending it again)"
+        ));
+        Some(report)
+    }
+
+    /// Flushes the failures file and notes where it is, if anything failed.
+    fn finish_failures(&mut self, failures: FailuresWriter) {
         let paths = (
             failures.records_path().to_owned(),
             failures.report_path().to_owned(),
@@ -936,24 +1197,12 @@ impl Run {
             log_id: None,
             reason: None,
             at_ms: now_ms(),
+            maybe_twice: false,
+            checked: None,
+            feishu_ids: Vec::new(),
         };
         match result {
-            Ok(outcome) => {
-                self.unanswered_in_a_row = 0;
-                entry.id = outcome.interview().and_then(|i| i.id.clone());
-                entry.log_id = outcome.meta().log_id.clone();
-                match &outcome {
-                    CreateOutcome::AlreadyExists { code, .. } => {
-                        entry.result = EntryResult::AlreadyExists;
-                        entry.code = Some(*code);
-                        self.already_present += 1;
-                    }
-                    _ => {
-                        entry.result = EntryResult::Created;
-                        self.created += 1;
-                    }
-                }
-            }
+            Ok(outcome) => self.record_answer(&job, &outcome, &mut entry),
             Err(error) if error.is_token_error() && !error.may_have_been_created() => {
                 // Never sent: no token could be had for it. The run stops (every record
                 // would need a token); the record counts as not sent and the next run sends
@@ -962,44 +1211,122 @@ impl Run {
                 return;
             }
             Err(error) => {
-                self.failed += 1;
-                let maybe = error.may_have_been_created();
-                self.failed_maybe_created += u64::from(maybe);
-                let mut reason = error.to_string();
-                reason.push_str(&base_url_hint(&self.base_url, &error));
-                if maybe && job.external_id.is_some() {
-                    reason.push_str(" (may have been created; re-sending within 24 h is safe with an external_id)");
-                } else if maybe {
-                    self.failed_maybe_created_without_id += 1;
-                    reason.push_str(" (may have been created; it has no external_id, so check the target before re-sending it or it may be created twice)");
-                }
-                entry.code = error.code();
-                entry.log_id = error.log_id().map(str::to_owned);
-                entry.reason = Some(reason.clone());
-                console.line(format!("{source}:{}: failed: {reason}", job.line));
-                if let Err(io_error) = failures.add(
-                    Some(&job.bytes),
-                    FailureReport {
-                        failures_line: None,
-                        input_line: job.line,
-                        record: job.ordinal,
-                        external_id: job.external_id.clone(),
-                        kind: FailureKind::Failed,
-                        reason,
-                        code: error.code(),
-                        log_id: error.log_id().map(str::to_owned),
-                    },
-                ) {
-                    self.abort(format!(
-                        "the failures file could not be written: {io_error}"
-                    ));
-                }
+                self.record_failure(&job, &error, &mut entry, failures, console, source);
                 self.check_fatal(&error);
             }
         }
         if let Err(error) = journal.append(&entry) {
             self.abort(error.to_string());
         }
+    }
+
+    /// A create the target answered as done: created (maybe twice, if an earlier attempt may
+    /// have been processed too) or already present.
+    fn record_answer(&mut self, job: &Job, outcome: &CreateOutcome, entry: &mut JournalEntry) {
+        self.unanswered_in_a_row = 0;
+        entry.id = outcome.interview().and_then(|i| i.id.clone());
+        entry.log_id = outcome.meta().log_id.clone();
+        match outcome {
+            CreateOutcome::AlreadyExists { code, .. } => {
+                entry.result = EntryResult::AlreadyExists;
+                entry.code = Some(*code);
+                self.already_present += 1;
+            }
+            _ => {
+                entry.result = EntryResult::Created;
+                self.created += 1;
+                if outcome.meta().earlier_attempt_may_have_been_processed {
+                    entry.maybe_twice = true;
+                    self.doubt(job, Doubt::CreatedMaybeTwice, entry, None);
+                }
+            }
+        }
+    }
+
+    /// A create that failed: reported now if its outcome is certain, else kept for the
+    /// end-of-run check (and reported after it).
+    fn record_failure(
+        &mut self,
+        job: &Job,
+        error: &ClientError,
+        entry: &mut JournalEntry,
+        failures: &mut FailuresWriter,
+        console: &Console,
+        source: &str,
+    ) {
+        self.failed += 1;
+        let maybe = error.may_have_been_created();
+        let mut reason = error.to_string();
+        reason.push_str(&base_url_hint(&self.base_url, error));
+        entry.code = error.code();
+        entry.log_id = error.log_id().map(str::to_owned);
+        let report = FailureReport {
+            failures_line: None,
+            input_line: job.line,
+            record: job.ordinal,
+            external_id: job.external_id.clone(),
+            kind: FailureKind::Failed,
+            reason: reason.clone(),
+            code: error.code(),
+            log_id: error.log_id().map(str::to_owned),
+            feishu_ids: Vec::new(),
+        };
+        if job.external_id.is_some()
+            && let Some(doubt) = crate::settle::doubt_of(error)
+        {
+            entry.reason = Some(format!(
+                "{reason} (uncertain: checked against the target at the end of the run)"
+            ));
+            console.line(format!(
+                "{source}:{}: uncertain: {reason}; it is checked against the target at the end of the run",
+                job.line
+            ));
+            self.doubt(job, doubt, entry, Some(report));
+            return;
+        }
+        self.failed_maybe_created += u64::from(maybe);
+        if maybe && job.external_id.is_some() {
+            reason.push_str(
+                " (may have been created; re-sending within 24 h is safe with an external_id)",
+            );
+        } else if maybe {
+            self.failed_maybe_created_without_id += 1;
+            reason.push_str(" (may have been created; it has no external_id, so check the target before re-sending it or it may be created twice)");
+        }
+        entry.reason = Some(reason.clone());
+        console.line(format!("{source}:{}: failed: {reason}", job.line));
+        let report = FailureReport { reason, ..report };
+        if let Err(io_error) = failures.add(Some(&job.bytes), report) {
+            self.abort(format!(
+                "the failures file could not be written: {io_error}"
+            ));
+        }
+    }
+
+    /// Keeps an uncertain record for the end-of-run check.
+    fn doubt(
+        &mut self,
+        job: &Job,
+        doubt: Doubt,
+        entry: &JournalEntry,
+        failure: Option<FailureReport>,
+    ) {
+        let Some(external_id) = job.external_id.clone() else {
+            // Cannot be looked up; a success stays "maybe twice", unchecked.
+            self.created_maybe_twice += u64::from(doubt == Doubt::CreatedMaybeTwice);
+            return;
+        };
+        self.pending.push(Pending {
+            record: Uncertain {
+                ordinal: job.ordinal,
+                line: job.line,
+                external_id,
+                application: job.request.external_application_id.clone(),
+                doubt,
+            },
+            entry: entry.clone(),
+            failure,
+        });
     }
 
     /// Stops the run on errors that every further record would hit too.
@@ -1031,6 +1358,37 @@ impl Run {
             }
         }
     }
+}
+
+/// Copies the records of `deferred` (by ordinal) from the input to the failures file, with
+/// their reports, in input order; a record not met again is reported without its copy.
+fn write_deferred(
+    input: &File,
+    format: InputFormat,
+    checker: &Checker,
+    mut deferred: BTreeMap<u64, FailureReport>,
+    failures: &mut FailuresWriter,
+) -> io::Result<()> {
+    let mut file = input;
+    file.seek(SeekFrom::Start(0))?;
+    let reader = RecordReader::new(
+        BufReader::with_capacity(64 * 1024, file),
+        format,
+        checker.max_record_bytes(),
+    );
+    for record in reader {
+        if deferred.is_empty() {
+            break;
+        }
+        let record = record.map_err(|error| io::Error::other(error.to_string()))?;
+        if let Some(report) = deferred.remove(&record.ordinal) {
+            failures.add(Some(&record.bytes), report)?;
+        }
+    }
+    for report in deferred.into_values() {
+        failures.add(None, report)?;
+    }
+    Ok(())
 }
 
 /// Reads the input again and hands the records to send to the sending loop. Returns the

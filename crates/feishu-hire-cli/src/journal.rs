@@ -27,6 +27,12 @@
 //!   *confirmed*: Feishu said the interview exists, so no later run sends the record again
 //!   (`already_exists` carries the code that `--already-exists-code` matched).
 //!   `failed` entries are for the record only; a later run retries those records.
+//! - An uncertain outcome (see [`crate::settle`]) gets a second entry once the end-of-run
+//!   check has read the target: `"checked":"present_once"` (confirmed, `created` or
+//!   `already_exists`), `"checked":"duplicated"` (confirmed, with every Feishu id in
+//!   `feishu_ids`: never sent again, it would only add a copy) or `"checked":"absent"`
+//!   (`failed`). A `created` entry with `"maybe_twice":true` was created after an earlier
+//!   attempt that may have been processed too.
 //!
 //! # Durability
 //! Each line is written with one `write` as soon as its answer arrives (in
@@ -183,6 +189,30 @@ pub struct JournalEntry {
     pub reason: Option<String>,
     /// When the answer arrived, in milliseconds since 1970.
     pub at_ms: i64,
+    /// `created`, but an earlier attempt of the call may have created it too: against a
+    /// target that does not honour `external_id` it may exist twice. A later entry with
+    /// `checked` says what the target holds.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub maybe_twice: bool,
+    /// What the end-of-run check found in the target for an uncertain record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<Checked>,
+    /// The Feishu ids the check found (several for a duplicate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feishu_ids: Vec<String>,
+}
+
+/// What the target held when an uncertain record was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Checked {
+    /// One interview with its `external_id`.
+    PresentOnce,
+    /// More than one: a duplicate (see `feishu_ids`).
+    Duplicated,
+    /// None.
+    Absent,
 }
 
 #[derive(Deserialize)]
@@ -662,6 +692,9 @@ mod tests {
             log_id: None,
             reason: None,
             at_ms: 2,
+            maybe_twice: false,
+            checked: None,
+            feishu_ids: Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! FEISHU_APP_ID=cli_… FEISHU_APP_SECRET=… feishu-hire import interviews.jsonl   # Feishu
 //! feishu-hire import interviews.jsonl --lark                  # Lark
 //! feishu-hire validate interviews.jsonl                       # check only, send nothing
+//! feishu-hire verify interviews.jsonl                         # is each record in Feishu once?
 //! feishu-hire sandbox --port 8080                             # a sandbox server
 //! ```
 //!
@@ -20,6 +21,7 @@
 //! - [`journal`] keeps what Feishu confirmed, so re-runs never send a record twice;
 //! - [`failures`] writes the failures file, itself valid input;
 //! - [`import`] is the import itself, [`summary`] its summary;
+//! - [`lookup`] reads the target back (batch query); [`verify`] checks an input against it;
 //! - [`exit`] lists the exit codes;
 //! - [`cli`] is the command line, [`examples`] the generated example data.
 
@@ -35,6 +37,9 @@ pub mod failures;
 pub mod import;
 pub mod input;
 pub mod journal;
+pub mod lookup;
 pub mod scan;
+pub mod settle;
 pub mod signals;
 pub mod summary;
+pub mod verify;

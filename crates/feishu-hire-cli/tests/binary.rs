@@ -653,3 +653,58 @@ fn limits_that_cannot_work_are_usage_errors() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_exits_0_only_when_every_record_is_there_once_and_its_file_feeds_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), 20, 51);
+    let sandbox = sandbox().await;
+    let verify = |extra: &[&str]| {
+        let mut command = feishu_hire();
+        command
+            .arg("verify")
+            .arg(&input)
+            .args([
+                "--base-url",
+                &sandbox.base_url(),
+                "--app-id",
+                "test",
+                "--app-secret",
+                "test",
+            ])
+            .args(["--progress", "off"])
+            .args(extra);
+        command
+    };
+    // Nothing imported yet: all missing, exit 1, and the report file holds them all.
+    let output = finish(spawn(verify(&["--json"]))).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let found = summary(&output);
+    assert_eq!(
+        (found["missing"].as_u64(), found["present_once"].as_u64()),
+        (Some(20), Some(0))
+    );
+    let file = PathBuf::from(found["report_file"].as_str().unwrap());
+    assert_eq!(file, dir.path().join("in.verify.jsonl"));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        std::fs::read(&input).unwrap()
+    );
+
+    // Importing verify's file closes the gap; then verify exits 0, in words too.
+    let output = finish(spawn(import(
+        &sandbox,
+        &file,
+        &dir.path().join("j"),
+        &["--rate", "off"],
+    )))
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = finish(spawn(verify(&[]))).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let words = text(&output.stdout);
+    assert!(
+        words.contains("OK: every one of the 20 valid records is in the target exactly once"),
+        "{words}"
+    );
+}

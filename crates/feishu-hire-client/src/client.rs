@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use feishu_hire_types::{
     AccessTokenKind, ApiRequest, CreateExternalInterviewData, CreateExternalInterviewRequest,
-    Endpoint, ErrorCode, ErrorDetail, ErrorEnvelope, ExternalInterview, HttpMethod, Paginated,
-    ResponseShape, TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest,
+    Endpoint, ErrorCode, ErrorDetail, ErrorEnvelope, ExternalInterview, HttpMethod, Idempotency,
+    Paginated, ResponseShape, TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest,
     TenantAccessTokenResponse,
 };
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
@@ -105,6 +105,11 @@ pub struct CallMeta {
     pub request_id: String,
     /// HTTP requests made, the final one included.
     pub attempts: u32,
+    /// Whether an attempt before the final one may have been processed too (it timed out, lost
+    /// its connection or met a server error). For a create that carries an `external_id` this
+    /// means the record exists once if the server honours the key, but may exist twice if it
+    /// does not: check the target before calling it done.
+    pub earlier_attempt_may_have_been_processed: bool,
 }
 
 /// What [`Client::create_external_interview`] achieved.
@@ -401,6 +406,15 @@ impl Client {
                 Err(error) => error,
             };
             earlier_attempt_may_have_been_processed |= error.may_have_taken_effect();
+            // Repeating a keyed create after an attempt that may have been processed relies on
+            // the server honouring the key; the policy may forbid exactly that (and only that).
+            if earlier_attempt_may_have_been_processed
+                && !policy.retry_after_possible_effect
+                && matches!(endpoint.idempotency, Idempotency::ByKey { .. })
+            {
+                warn!(attempt, log_id = error.log_id(), %error, "not retried: an attempt may have been processed and the policy forbids relying on the idempotency key");
+                return Err(error);
+            }
             let refused_token = error
                 .error_code()
                 .is_some_and(|code| INVALID_TOKEN_CODES.contains(&code));
@@ -721,6 +735,7 @@ fn judge(
             log_id,
             request_id: call.request_id,
             attempts: call.attempts,
+            earlier_attempt_may_have_been_processed: call.earlier_attempt_may_have_been_processed,
         },
         code: envelope.code,
         msg,

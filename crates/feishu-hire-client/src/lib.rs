@@ -105,6 +105,12 @@
 //! after its deadline is not started. Waits go through a [`Sleeper`], which tests replace to
 //! record them.
 //!
+//! A create retried after an attempt that may have been processed relies on Feishu honouring
+//! its `external_id`. A successful call says so in
+//! [`CallMeta::earlier_attempt_may_have_been_processed`], and
+//! [`RetryPolicy::no_retry_after_possible_effect`] turns exactly those retries off (for a
+//! target that may not honour the key), keeping every other one.
+//!
 //! # Rate limiting
 //!
 //! The client paces requests to each endpoint at its documented rate (10 requests per second
