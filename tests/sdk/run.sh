@@ -185,7 +185,7 @@ export SANDBOX_APP_ID=cli_sdk_main SANDBOX_APP_SECRET=sdk-main-secret
 export SANDBOX_TTL_APP_ID=cli_sdk_ttl SANDBOX_TTL_APP_SECRET=sdk-ttl-secret
 start_sandbox main --app-id "$SANDBOX_APP_ID" --app-secret "$SANDBOX_APP_SECRET" \
   --no-rate-limit --shutdown-grace-ms 2000 || give_up "the main sandbox did not start"
-export SANDBOX_URL=$started_url
+export SANDBOX_URL=$started_url SANDBOX_LOG=$run_dir/main.log
 start_sandbox ttl --app-id "$SANDBOX_TTL_APP_ID" --app-secret "$SANDBOX_TTL_APP_SECRET" \
   --token-ttl-secs 1 --no-rate-limit --shutdown-grace-ms 2000 || give_up "the 1 s token sandbox did not start"
 export SANDBOX_TTL_URL=$started_url
