@@ -78,7 +78,7 @@ impl Layout {
 pub enum Error {
     /// The specs are wrong; each diagnostic says where and what.
     Spec(Diagnostics),
-    /// Reading or writing a file, or running rustfmt, failed.
+    /// Reading or writing a file failed, or the generator produced invalid Rust (a bug).
     Io(String),
 }
 
