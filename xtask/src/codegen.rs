@@ -82,19 +82,26 @@ pub enum Error {
     Io(String),
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Error {
+    /// The error as text: styled for a terminal, or plain (as `Display` writes it).
+    pub fn render(&self, styled: bool) -> String {
         match self {
             Error::Spec(diagnostics) => {
                 let count = diagnostics.0.len();
-                write!(
-                    f,
-                    "{diagnostics}\n\n{count} error{} in the specs; nothing was generated",
+                format!(
+                    "{}\n\n{count} error{} in the specs; nothing was generated",
+                    diagnostics.render(styled),
                     if count == 1 { "" } else { "s" }
                 )
             }
-            Error::Io(message) => f.write_str(message),
+            Error::Io(message) => message.clone(),
         }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
     }
 }
 

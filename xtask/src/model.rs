@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
 
-use crate::diagnostics::{Diagnostic, Position};
+use crate::diagnostics::{Diagnostic, Position, Span};
 use crate::load::LoadedFile;
 use crate::spec::{
     AccessToken, AppType, EndpointSpec, ErrorCategory, ErrorCodeSpec, FieldSpec, HttpMethod,
@@ -382,18 +382,40 @@ impl Builder<'_> {
         position: Position,
         message: impl Into<String>,
         help: impl Into<String>,
-    ) {
+    ) -> &mut Diagnostic {
         let diagnostic = self.files[file]
             .diagnostic(position, message)
             .with_help(help);
+        let index = self.diagnostics.len();
         self.diagnostics.push(diagnostic);
+        &mut self.diagnostics[index]
     }
 
-    fn site_text(&self, site: &Site) -> String {
-        format!(
-            "{}:{}:{}",
-            self.files[site.file].path, site.position.line, site.position.column
-        )
+    /// An error about a repeated definition: the repeat underlined with `again`, the first one
+    /// labelled with `first_label`.
+    #[allow(clippy::too_many_arguments)] // Each argument is a different part of the message.
+    fn repeated(
+        &mut self,
+        file: usize,
+        position: Position,
+        message: impl Into<String>,
+        again: &str,
+        first: &Site,
+        first_label: &str,
+        help: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let first_file = &self.files[first.file];
+        let diagnostic = self.files[file]
+            .diagnostic(position, message)
+            .with_label(again)
+            .with_related(
+                Span::new(&first_file.path, &first_file.source, first.position),
+                first_label,
+            )
+            .with_help(help);
+        let index = self.diagnostics.len();
+        self.diagnostics.push(diagnostic);
+        &mut self.diagnostics[index]
     }
 
     /// Checks that `name`, converted by `convert`, is a usable identifier.
@@ -443,13 +465,15 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
             .chain(file.spec.objects.iter().map(|o| (&o.name, false)));
         for (name, is_enum) in names {
             let position = pos(name.referenced);
-            if let Some(first) = type_sites.get(&name.value) {
-                let first = b.site_text(first);
-                b.error(
+            if let Some(first) = type_sites.get(&name.value).cloned() {
+                b.repeated(
                     fi,
                     position,
                     format!("type `{}` is defined twice", name.value),
-                    format!("it is first defined at {first}; rename one of them"),
+                    "defined again here",
+                    &first,
+                    "first defined here",
+                    "types share one namespace across all spec files; rename one of them",
                 );
                 continue;
             }
@@ -491,17 +515,20 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
                 let value_pos = pos(value.value.referenced);
                 let name_pos = pos(value.name.referenced);
                 if let Some(first) = seen_values.insert(value.value.value, value_pos) {
-                    b.error(
+                    b.repeated(
                         fi,
                         value_pos,
                         format!(
                             "enum `{}` lists the value {} twice",
                             spec.name.value, value.value.value
                         ),
-                        format!(
-                            "it is first listed at line {}; each value appears once",
-                            first.line
-                        ),
+                        "listed again here",
+                        &Site {
+                            file: fi,
+                            position: first,
+                        },
+                        "first listed here",
+                        "each value appears once; remove one of them or change its number",
                     );
                 }
                 let variant = value.name.value.to_upper_camel_case();
@@ -528,14 +555,20 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
                     );
                 }
                 if let Some(first) = seen_names.insert(value.name.value.clone(), name_pos) {
-                    b.error(
+                    b.repeated(
                         fi,
                         name_pos,
                         format!(
                             "enum `{}` has two values named `{}`",
                             spec.name.value, value.name.value
                         ),
-                        format!("the first is at line {}; rename one of them", first.line),
+                        "named again here",
+                        &Site {
+                            file: fi,
+                            position: first,
+                        },
+                        "first named here",
+                        "rename one of them",
                     );
                 }
                 values.push(EnumValueDef {
@@ -567,14 +600,17 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
                 let name_pos = pos(field.name.referenced);
                 let wire = field.name.value.clone();
                 if let Some(first) = seen_wire.insert(wire.clone(), name_pos) {
-                    b.error(
+                    b.repeated(
                         fi,
                         name_pos,
                         format!("object `{}` has two fields named `{wire}`", spec.name.value),
-                        format!(
-                            "the first is at line {}; remove or rename one of them",
-                            first.line
-                        ),
+                        "declared again here",
+                        &Site {
+                            file: fi,
+                            position: first,
+                        },
+                        "first declared here",
+                        "remove or rename one of them",
                     );
                     continue;
                 }
@@ -679,8 +715,8 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
         };
         if let Some((known, site)) = codes.get(&row.code.value) {
             if known.variant != def.variant || known.category != def.category {
-                let first = b.site_text(site);
-                b.error(
+                let site = site.clone();
+                b.repeated(
                     fi,
                     position,
                     format!(
@@ -688,9 +724,10 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
                         row.code.value,
                         known.variant.to_snake_case()
                     ),
-                    format!(
-                        "see {first}; the same code must have the same name and category everywhere"
-                    ),
+                    "defined again here",
+                    &site,
+                    "first defined here",
+                    "the same code must have the same name and category everywhere",
                 );
             }
             return;
@@ -745,13 +782,15 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
                 file: fi,
                 position: pos(host.name.referenced),
             };
-            if let Some(first) = host_names.get(&host.name.value) {
-                let first = b.site_text(first);
-                b.error(
+            if let Some(first) = host_names.get(&host.name.value).cloned() {
+                b.repeated(
                     fi,
                     site.position,
                     format!("host `{}` is defined twice", host.name.value),
-                    format!("it is first defined at {first}"),
+                    "defined again here",
+                    &first,
+                    "first defined here",
+                    "hosts share one namespace across all spec files; remove or rename one",
                 );
                 continue;
             }
@@ -768,13 +807,15 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
                 file: fi,
                 position: pos(name.referenced),
             };
-            if let Some((_, first)) = &envelope {
-                let first = b.site_text(first);
-                b.error(
+            if let Some((_, first)) = envelope.clone() {
+                b.repeated(
                     fi,
                     site.position,
                     "the response envelope is declared twice",
-                    format!("it is first declared at {first}; declare it in one file only"),
+                    "declared again here",
+                    &first,
+                    "first declared here",
+                    "declare it in one file only",
                 );
             } else if !matches!(types.get(&name.value), Some(TypeDef::Object(_))) {
                 b.error(
@@ -798,13 +839,15 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
                 file: fi,
                 position: pos(endpoint.name.referenced),
             };
-            if let Some(first) = endpoint_sites.get(&endpoint.name.value) {
-                let first = b.site_text(first);
-                b.error(
+            if let Some(first) = endpoint_sites.get(&endpoint.name.value).cloned() {
+                b.repeated(
                     fi,
                     site.position,
                     format!("endpoint `{}` is defined twice", endpoint.name.value),
-                    format!("it is first defined at {first}"),
+                    "defined again here",
+                    &first,
+                    "first defined here",
+                    "endpoints share one namespace across all spec files; rename one of them",
                 );
                 continue;
             }
@@ -884,16 +927,21 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
         }
     }
     for (name, site) in &generated_names {
-        if let Some(first) = type_sites.get(name) {
-            let first = b.site_text(first);
-            b.error(
+        if let Some(first) = type_sites.get(name).cloned() {
+            b.repeated(
                 site.file,
                 site.position,
                 format!("the endpoint's generated type `{name}` is also a type of the specs"),
-                format!(
-                    "an endpoint gets a generated `<Name>Response` (the enveloped answer) and, \
-                     with parameters or without a body, `<Name>Request`; rename the type at {first}"
-                ),
+                "this endpoint generates it",
+                &first,
+                "defined here",
+                "rename the type",
+            )
+            .notes
+            .push(
+                "an endpoint gets a generated `<Name>Response` (the enveloped answer) and, \
+                 with parameters or without a body, `<Name>Request`"
+                    .to_owned(),
             );
         }
     }
@@ -951,14 +999,17 @@ fn first_rows<'r>(
     for row in rows {
         let position = pos(row.code.referenced);
         if let Some(first) = seen.get(&row.code.value).copied() {
-            b.error(
+            b.repeated(
                 fi,
                 position,
                 format!("error code {} appears twice in {table}", row.code.value),
-                format!(
-                    "it is first listed at line {}; keep one row per code",
-                    first.line
-                ),
+                "listed again here",
+                &Site {
+                    file: fi,
+                    position: first,
+                },
+                "first listed here",
+                "keep one row per code",
             );
         } else {
             seen.insert(row.code.value, position);
@@ -1184,16 +1235,20 @@ fn build_params(
         let name = &param.name.value;
         if let Some(first) = seen.insert(name.clone(), position) {
             ok = false;
-            b.error(
+            b.repeated(
                 fi,
                 position,
                 format!("parameter `{name}` is declared twice"),
-                format!(
-                    "it is first declared at line {}; path and query parameters share one \
-                     namespace, so rename or remove one",
-                    first.line
-                ),
-            );
+                "declared again here",
+                &Site {
+                    file: fi,
+                    position: first,
+                },
+                "first declared here",
+                "rename or remove one",
+            )
+            .notes
+            .push("path and query parameters share one namespace".to_owned());
             continue;
         }
         if name == "body" {
@@ -1269,7 +1324,8 @@ fn check_placeholders(
             position,
             format!("path placeholder `:{name}` is not a declared path parameter"),
             help,
-        );
+        )
+        .set_length(name.chars().count() + 1);
     }
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for (_, name) in &found {
