@@ -245,6 +245,9 @@ fn collect_problems<'e, 'a>(
     out.push(error);
 }
 
+/// The diagnostic for one JSON Schema error: where, what, what to do.
+// Longer than most functions: one short arm per kind of schema error, kept in one `match` so
+// that every message can be read side by side.
 fn schema_diagnostic(
     path: &str,
     source: &str,

@@ -342,6 +342,8 @@ fn category_path(category: ErrorCategory) -> TokenStream {
 }
 
 /// `ErrorCode`, its table in the docs, and its accessors.
+// Longer than most functions: it is one `quote!` template of the generated items, which reads
+// best whole, next to the code it generates.
 fn generate_error_code(model: &Model) -> TokenStream {
     let rt = rt();
     let mut text = "An error `code` from a Feishu response: every code the specs list, platform-wide and per endpoint.\n\n\

@@ -8,6 +8,10 @@ use quote::quote;
 use super::{RT, bilingual, doc, doc_escape, ident, int, rt, rust_type};
 use crate::model::{Direction, EnumDef, FieldDef, Model, ObjectDef, Scalar, TypeDef, TypeRef};
 
+/// An integer enum: the type, its accessors, and its `WireEnum`, `Display`, `FromStr`, serde
+/// and schemars impls.
+// Longer than most functions: it is one `quote!` template of the generated items, which reads
+// best whole, next to the code it generates.
 pub(super) fn generate_enum(def: &EnumDef) -> TokenStream {
     let rt = rt();
     let name = ident(&def.name);
