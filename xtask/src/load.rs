@@ -97,7 +97,7 @@ pub fn load(path: &str, module: &str, source: &str) -> Result<LoadedFile, Vec<Di
     let schema_errors: Vec<Diagnostic> = problems
         .iter()
         .filter(|error| !is_misspelt_required(error, &misspelt))
-        .map(|error| schema_diagnostic(path, source, &locations, error))
+        .map(|error| schema_diagnostic(path, source, &locations, &json, error))
         .collect();
     if !schema_errors.is_empty() {
         let mut sorted = schema_errors;
@@ -245,19 +245,20 @@ fn collect_problems<'e, 'a>(
     out.push(error);
 }
 
+/// The diagnostic for one JSON Schema error: where, what, what to do.
+// Longer than most functions: one short arm per kind of schema error, kept in one `match` so
+// that every message can be read side by side.
 fn schema_diagnostic(
     path: &str,
     source: &str,
     locations: &Locations,
+    root: &serde_json::Value,
     error: &jsonschema::ValidationError<'_>,
 ) -> Diagnostic {
     use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
     let at = error.instance_path().as_str().to_owned();
-    let shown = if at.is_empty() {
-        "/".to_owned()
-    } else {
-        at.clone()
-    };
+    // Messages name the entity (`field `title` of object `Book``), not the JSON pointer.
+    let shown = place(root, &at);
     let instance: &serde_json::Value = error.instance();
     let found = describe(instance);
     let value_position = locations.value(&at);
@@ -297,7 +298,10 @@ fn schema_diagnostic(
             let wanted: Vec<&str> = expected.iter().map(|ty| a_type(ty)).collect();
             (
                 value_position,
-                format!("expected {} at {shown}, found {found}", wanted.join(" or ")),
+                format!(
+                    "expected {} for {shown}, found {found}",
+                    wanted.join(" or ")
+                ),
                 type_help(&at, &expected, instance),
             )
         }
@@ -319,7 +323,7 @@ fn schema_diagnostic(
             };
             (
                 value_position,
-                format!("{found} is not allowed at {shown}"),
+                format!("{found} is not allowed for {shown}"),
                 help,
             )
         }
@@ -333,31 +337,122 @@ fn schema_diagnostic(
         ),
         Kind::Minimum { limit } => (
             value_position,
-            format!("{instance} is less than the minimum of {limit} at {shown}"),
+            format!("{instance} is less than the minimum of {limit} for {shown}"),
             format!("write a value of at least {limit}"),
         ),
         Kind::Maximum { limit } => (
             value_position,
-            format!("{instance} is greater than the maximum of {limit} at {shown}"),
+            format!("{instance} is greater than the maximum of {limit} for {shown}"),
             format!("write a value of at most {limit}"),
         ),
         Kind::MinItems { .. } => (
             value_position,
-            format!("the list at {shown} is empty"),
+            format!("the list {shown} is empty"),
             "list at least one item".to_owned(),
         ),
         Kind::MinLength { .. } => (
             value_position,
-            format!("the text at {shown} is empty"),
+            format!("the text {shown} is empty"),
             "write some text".to_owned(),
         ),
         _ => (
             value_position,
-            format!("{} at {shown}", error.masked()),
+            format!("{} ({shown})", error.masked()),
             "see spec/README.md for what this key accepts".to_owned(),
         ),
     };
-    Diagnostic::new(path, source, position, message).with_help(help)
+    let mut diagnostic = Diagnostic::new(path, source, position, message).with_help(help);
+    if let Some(label) = schema_label(error) {
+        diagnostic = diagnostic.with_label(label);
+    }
+    diagnostic
+}
+
+/// The short label under the offending token, where one adds to the message.
+fn schema_label(error: &jsonschema::ValidationError<'_>) -> Option<String> {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
+    Some(match error.kind() {
+        Kind::AdditionalProperties { .. } => "unknown key".to_owned(),
+        Kind::Required { property } => format!(
+            "this mapping has no `{}`",
+            property.as_str().unwrap_or_default()
+        ),
+        Kind::Type { kind } => {
+            let expected: Vec<&str> = match kind {
+                TypeKind::Single(ty) => vec![a_type(&ty.to_string())],
+                TypeKind::Multiple(set) => set.iter().map(|ty| a_type(&ty.to_string())).collect(),
+            };
+            format!("expected {}", expected.join(" or "))
+        }
+        Kind::OneOfNotValid { .. } | Kind::Enum { .. } | Kind::Constant { .. } => {
+            "not one of the allowed values".to_owned()
+        }
+        _ => return None,
+    })
+}
+
+/// What the value at a JSON pointer is, as a message names it: the innermost named entities
+/// and the keys below them, e.g. ``field `title` of object `Book` `` for
+/// `/objects/0/fields/0` and `` `rate_limit.requests` of endpoint `create_loan` `` for
+/// `/endpoints/0/rate_limit/requests`. An entity without a name is counted (`field #2`).
+fn place(root: &serde_json::Value, pointer: &str) -> String {
+    let mut entities: Vec<String> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    let mut node = Some(root);
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let index = segment.parse::<usize>().ok();
+        let kind = keys.last().and_then(|key| entity_kind(key));
+        node = node.and_then(|n| match (n, index) {
+            (serde_json::Value::Array(items), Some(i)) => items.get(i),
+            (serde_json::Value::Object(map), _) => map.get(&segment),
+            _ => None,
+        });
+        match (index, kind) {
+            (Some(i), Some(kind)) => {
+                let name = node.and_then(|n| match (n.get("name"), n.get("code")) {
+                    (Some(serde_json::Value::String(name)), _) => Some(name.clone()),
+                    (_, Some(serde_json::Value::Number(code))) => Some(code.to_string()),
+                    _ => None,
+                });
+                entities.push(match name {
+                    Some(name) => format!("{kind} `{name}`"),
+                    None => format!("{kind} #{}", i + 1),
+                });
+                keys.clear();
+            }
+            (Some(i), None) => match keys.last_mut() {
+                Some(key) => key.push_str(&format!("[{i}]")),
+                None => keys.push(format!("[{i}]")),
+            },
+            (None, _) => keys.push(segment),
+        }
+    }
+    entities.reverse();
+    let owner = entities.join(" of ");
+    match (keys.is_empty(), owner.is_empty()) {
+        (true, true) => "the top level of the file".to_owned(),
+        (true, false) => owner,
+        (false, true) => format!("`{}`", keys.join(".")),
+        (false, false) => format!("`{}` of {owner}", keys.join(".")),
+    }
+}
+
+/// What an item of the list under `key` is called in a message, if it is a named entity.
+fn entity_kind(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "endpoints" => "endpoint",
+        "objects" => "object",
+        "enums" => "enum",
+        "fields" => "field",
+        "values" => "enum value",
+        "path_params" => "path parameter",
+        "query_params" => "query parameter",
+        "hosts" => "host",
+        "error_codes" | "errors" => "error code",
+        "scopes" => "scope",
+        _ => return None,
+    })
 }
 
 /// A value as a message names it: "the text `yes`", "a list", …
@@ -437,7 +532,7 @@ fn pattern_problem(pattern: &str, value: &serde_json::Value, shown: &str) -> (St
             "paths start with `/`, e.g. `/open-apis/hire/v1/external_interviews`".to_owned(),
         ),
         "^https://" => (
-            format!("`{text}` at {shown} is not an `https://` address"),
+            format!("`{text}` ({shown}) is not an `https://` address"),
             "write the full public address, starting with `https://`".to_owned(),
         ),
         "^https?://[^/]+$" => (
@@ -446,15 +541,15 @@ fn pattern_problem(pattern: &str, value: &serde_json::Value, shown: &str) -> (St
                 .to_owned(),
         ),
         "^[a-z][a-z0-9_]*$" => (
-            format!("`{text}` at {shown} is not snake_case"),
+            format!("`{text}` ({shown}) is not snake_case"),
             "use snake_case: lowercase letters, digits and `_`, starting with a letter".to_owned(),
         ),
         "^[A-Z][A-Za-z0-9]*$" => (
-            format!("`{text}` at {shown} is not UpperCamelCase"),
+            format!("`{text}` ({shown}) is not UpperCamelCase"),
             "use UpperCamelCase: letters and digits, starting with a capital letter".to_owned(),
         ),
         other => (
-            format!("`{text}` at {shown} does not match `{other}`"),
+            format!("`{text}` ({shown}) does not match `{other}`"),
             format!("the value must match the regular expression `{other}`"),
         ),
     }

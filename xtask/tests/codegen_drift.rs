@@ -25,3 +25,60 @@ fn every_generated_file_starts_with_the_do_not_edit_line() {
         );
     }
 }
+
+/// The generated files are a pure function of the specs: `cargo xtask codegen --check` finds the
+/// committed files up to date with no `rustfmt` on the `PATH` at all, and with a `rustfmt` that
+/// fails on everything first on the `PATH` and in `RUSTFMT`.
+#[test]
+fn generated_files_do_not_depend_on_the_installed_rustfmt() {
+    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let empty = scratch.path().join("empty");
+    std::fs::create_dir(&empty).unwrap_or_else(|error| panic!("{error}"));
+    let broken = scratch.path().join("broken");
+    std::fs::create_dir(&broken).unwrap_or_else(|error| panic!("{error}"));
+    // On Windows the script cannot run, which breaks that rustfmt just as well.
+    let fake = broken.join("rustfmt");
+    std::fs::write(&fake, "#!/bin/sh\necho 'fn mangled() {}'\nexit 1\n")
+        .unwrap_or_else(|error| panic!("{error}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|error| panic!("{error}"));
+    }
+    for (label, path_dir) in [("no rustfmt", &empty), ("a broken rustfmt", &broken)] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["codegen", "--check"])
+            .env("PATH", path_dir)
+            .env("RUSTFMT", &fake)
+            .output()
+            .unwrap_or_else(|error| panic!("cannot run xtask: {error}"));
+        assert!(
+            output.status.success(),
+            "with {label} on the PATH, `cargo xtask codegen --check` failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// A checkout with CRLF line ends (Windows, `core.autocrlf`) is not drift.
+#[test]
+fn crlf_checkouts_are_not_drift() {
+    let layout = Layout::fixture();
+    let outputs = codegen::render(&layout).unwrap_or_else(|error| panic!("{error}"));
+    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let copy = Layout {
+        root: scratch.path().to_path_buf(),
+        ..layout
+    };
+    for (path, text) in &outputs {
+        let full = copy.root.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("{error}"));
+        }
+        std::fs::write(&full, text.replace('\n', "\r\n")).unwrap_or_else(|error| panic!("{error}"));
+    }
+    let drifts = codegen::drift(&copy, &outputs);
+    assert!(drifts.is_empty(), "{}", codegen::drift_message(&drifts));
+}
