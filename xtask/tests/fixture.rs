@@ -116,6 +116,7 @@ fn the_fixture_uses_every_construct_of_the_format() {
         "pagination:",
         "data: LoanData",
         "response: LibraryTokenResponse",
+        "error_refs:",
     ] {
         assert!(
             spec.contains(needle),

@@ -49,6 +49,7 @@ malformed! {
     body_of_two_endpoints,
     data_and_response,
     duplicate_param,
+    error_ref_and_placeholder_names,
     get_with_body,
     idempotency_by_method_on_post,
     pagination_incomplete,

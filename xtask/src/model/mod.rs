@@ -472,6 +472,7 @@ pub fn build(files: &[LoadedFile]) -> Result<Model, Vec<Diagnostic>> {
     }
     context.check_envelope_declared();
     context.check_request_types();
+    context.check_placeholder_names_agree();
     context.check_generated_names();
     context.assign_directions();
     context.finish()

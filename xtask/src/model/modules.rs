@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 
-use heck::ToShoutySnakeCase;
+use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
 
 use super::endpoint::{build_endpoint, check_envelope};
-use super::{Context, EndpointDef, HostDef, Module, ResponseDef, Site, TypeDef, pos};
+use super::{Context, EndpointDef, HostDef, Module, ResponseDef, Site, TypeDef, closest, pos};
 use crate::load::LoadedFile;
+use crate::spec::EndpointSpec;
 
 impl Context<'_> {
     /// The hosts of one file; a name may be defined once across all files.
@@ -97,7 +98,8 @@ impl Context<'_> {
             }
             self.endpoint_sites
                 .insert(endpoint.name.value.clone(), site.clone());
-            if let Some(def) = build_endpoint(&mut self.r, fi, endpoint, &self.types) {
+            if let Some(mut def) = build_endpoint(&mut self.r, fi, endpoint, &self.types) {
+                self.resolve_error_refs(fi, endpoint, &mut def);
                 self.record_endpoint(&def, &site);
                 endpoints.push(def);
             }
@@ -116,6 +118,49 @@ impl Context<'_> {
             endpoints,
             type_names,
         });
+    }
+
+    /// Adds the codes an endpoint names in `error_refs` to its error table: codes declared in
+    /// any file, referred to by their snake_case name, so a table shared by many endpoints is
+    /// written once.
+    fn resolve_error_refs(&mut self, fi: usize, endpoint: &EndpointSpec, def: &mut EndpointDef) {
+        for name in &endpoint.error_refs {
+            let variant = name.value.to_upper_camel_case();
+            match self.code_names.get(&variant) {
+                Some(code) if !def.errors.contains(code) => def.errors.push(*code),
+                Some(code) => {
+                    self.r.error(
+                        fi,
+                        pos(name.referenced),
+                        format!(
+                            "error code `{}` ({code}) is already in the error table of `{}`",
+                            name.value, endpoint.name.value
+                        ),
+                        "list each code once, in `errors` or in `error_refs`",
+                    );
+                }
+                None => {
+                    let known: Vec<String> =
+                        self.code_names.keys().map(|n| n.to_snake_case()).collect();
+                    let help = match closest(&name.value, &known) {
+                        Some(near) => format!("did you mean `{near}`? "),
+                        None => String::new(),
+                    };
+                    self.r.error(
+                        fi,
+                        pos(name.referenced),
+                        format!(
+                            "`error_refs` names `{}`, which no spec declares",
+                            name.value
+                        ),
+                        format!(
+                            "{help}name an error code declared under `error_codes` or an \
+                             endpoint's `errors` in any spec file, by its `name`"
+                        ),
+                    );
+                }
+            }
+        }
     }
 
     /// What later passes need of an endpoint: the roots of both directions, and the names of
@@ -185,6 +230,39 @@ impl Context<'_> {
         }
     }
 
+    /// Two paths that reach the same segment by the same literal segments must name its
+    /// placeholder alike: a router (the sandbox's, most others) matches them as one route
+    /// tree and cannot hold two names for one segment.
+    pub(super) fn check_placeholder_names_agree(&mut self) {
+        let endpoints: Vec<(String, String)> = self
+            .modules
+            .iter()
+            .flat_map(|m| &m.endpoints)
+            .map(|e| (e.name.clone(), e.path.clone()))
+            .collect();
+        for (i, (name, path)) in endpoints.iter().enumerate() {
+            for (other_name, other_path) in &endpoints[..i] {
+                let Some((mine, theirs)) = first_placeholder_clash(path, other_path) else {
+                    continue;
+                };
+                if let Some(site) = self.endpoint_sites.get(name).cloned() {
+                    self.r.error(
+                        site.file,
+                        site.position,
+                        format!(
+                            "the path of `{name}` names a segment `:{mine}` that the path of \
+                             `{other_name}` names `:{theirs}`"
+                        ),
+                        format!(
+                            "`{path}` and `{other_path}` share the segments before it; use one \
+                             name for it in both"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
     /// The types generated for endpoints must not clash with the spec's own types.
     pub(super) fn check_generated_names(&mut self) {
         for (name, site) in &self.generated_names {
@@ -208,4 +286,18 @@ impl Context<'_> {
             }
         }
     }
+}
+
+/// The first segment where two paths, equal so far, both have a placeholder but of different
+/// names: `(this path's name, the other's)`.
+fn first_placeholder_clash<'p>(path: &'p str, other: &'p str) -> Option<(&'p str, &'p str)> {
+    for (mine, theirs) in path.split('/').zip(other.split('/')) {
+        match (mine.strip_prefix(':'), theirs.strip_prefix(':')) {
+            (Some(a), Some(b)) if a != b => return Some((a, b)),
+            (Some(_), Some(_)) => {}
+            (None, None) if mine == theirs => {}
+            _ => return None,
+        }
+    }
+    None
 }
