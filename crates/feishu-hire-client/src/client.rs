@@ -24,11 +24,11 @@ use uuid::Uuid;
 use crate::already_exists::AlreadyExistsRule;
 use crate::builder::ClientBuilder;
 use crate::classify::classify;
-use crate::error::{ApiError, Call, Error, InvalidResponse, TransportError};
+use crate::error::{ApiError, CallInfo, Error, InvalidResponse, TransportError};
 use crate::paginate::Paginator;
 use crate::rate_limit::RateLimiters;
 use crate::retry::{RetryPolicy, Sleeper, SleeperName};
-use crate::token::{AppCredentials, Auth, BearerToken, CachedToken, clear_processed_mark};
+use crate::token::{AppCredentials, Auth, BearerToken, CachedToken};
 
 /// The header that carries the caller's request id; the official Go SDK sends the same one.
 const REQUEST_ID_HEADER: &str = "oapi-sdk-request-id";
@@ -358,11 +358,12 @@ impl Client {
         let mut earlier_attempt_may_have_been_processed = false;
         loop {
             attempt += 1;
-            let call = Call {
+            let call = CallInfo {
                 endpoint: endpoint.name,
                 request_id: request_id.clone(),
                 attempts: attempt,
                 earlier_attempt_may_have_been_processed,
+                fetching_token: false,
             };
             self.inner.rate_limiters.until_ready(endpoint).await;
             let token = match endpoint.access_token {
@@ -498,7 +499,7 @@ impl Client {
         }
         if let Some(failure) = cache.failure_since(seen) {
             debug!("a token fetch failed while this call waited for it; not fetching again");
-            return Err(Error::Token(Box::new(failure)));
+            return Err(failure.into_token_error());
         }
         let fetched = self.fetch_tenant_token(app).await;
         let fetch = app.fetch_finished();
@@ -509,9 +510,9 @@ impl Client {
                 Ok(token)
             }
             Err(mut error) => {
-                clear_processed_mark(&mut error);
+                error.clear_earlier_attempt_mark();
                 cache.fetched(fetch, Err(&error));
-                Err(Error::Token(Box::new(error)))
+                Err(error.into_token_error())
             }
         }
     }
@@ -590,11 +591,12 @@ fn decode_output<T: DeserializeOwned>(
 
 /// A success answer whose body is not what the endpoint documents.
 fn invalid_success(delivered: &Delivered, reason: impl Into<String>) -> Error {
-    let call = Call {
+    let call = CallInfo {
         endpoint: delivered.endpoint,
         request_id: delivered.meta.request_id.clone(),
         attempts: delivered.meta.attempts,
         earlier_attempt_may_have_been_processed: delivered.earlier_attempt_may_have_been_processed,
+        fetching_token: false,
     };
     Error::InvalidResponse(Box::new(invalid_response(
         call,
@@ -608,7 +610,7 @@ fn invalid_success(delivered: &Delivered, reason: impl Into<String>) -> Error {
 /// An [`InvalidResponse`] that keeps the body's start, unless the endpoint's answers carry a
 /// secret: then neither the body nor the secret (should the reason quote it) is kept.
 fn invalid_response(
-    call: Call,
+    call: CallInfo,
     status: u16,
     log_id: Option<String>,
     mut reason: String,
@@ -655,10 +657,10 @@ async fn read_body(mut response: reqwest::Response) -> Result<Body, reqwest::Err
 /// Sends one attempt and judges the answer.
 async fn send_attempt(
     request: reqwest::RequestBuilder,
-    call: Call,
+    call: CallInfo,
     already_exists: Option<&AlreadyExistsRule>,
 ) -> Result<Delivered, Error> {
-    let transport = |call: Call, source: reqwest::Error| {
+    let transport = |call: CallInfo, source: reqwest::Error| {
         // A connect error (refused, DNS, TLS handshake) means no byte of the request left.
         let never_left = source.is_connect();
         let error = Box::new(TransportError {
@@ -702,14 +704,14 @@ async fn send_attempt(
 /// Turns an answer into the call's result: a delivery, or an [`Error::Api`] /
 /// [`Error::InvalidResponse`].
 fn judge(
-    call: Call,
+    call: CallInfo,
     status: u16,
     header_log_id: Option<String>,
     rate_limit_reset: Option<Duration>,
     body: Bytes,
     already_exists: Option<&AlreadyExistsRule>,
 ) -> Result<Delivered, Error> {
-    let invalid = |call: Call, log_id: Option<String>, reason: String, body: &[u8]| {
+    let invalid = |call: CallInfo, log_id: Option<String>, reason: String, body: &[u8]| {
         let mut invalid = invalid_response(call, status, log_id, reason, body);
         invalid.rate_limit_reset = rate_limit_reset;
         Error::InvalidResponse(Box::new(invalid))
@@ -726,7 +728,7 @@ fn judge(
     let msg = envelope.msg.unwrap_or_default();
     let success_status = (200..300).contains(&status);
     let data = envelope.data;
-    let delivered = |call: Call, log_id, msg, body| Delivered {
+    let delivered = |call: CallInfo, log_id, msg, body| Delivered {
         data,
         endpoint: call.endpoint,
         earlier_attempt_may_have_been_processed: call.earlier_attempt_may_have_been_processed,

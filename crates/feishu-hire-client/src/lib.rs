@@ -67,7 +67,7 @@
 //! life, if it lives 10 minutes or less). Calls that need a token at the same moment share one
 //! fetch. When Feishu answers 99991663, 99991664 or 99991671 (token invalid), the client drops
 //! the token, fetches a new one and repeats the call once. If the token endpoint fails, the
-//! call fails with [`Error::Token`].
+//! call fails with the token fetch's error ([`Error::is_token_error`]), and was not sent.
 //!
 //! # Errors
 //!
@@ -158,7 +158,7 @@ mod token;
 pub use already_exists::AlreadyExistsRule;
 pub use builder::{BuildError, ClientBuilder};
 pub use client::{Answer, CallMeta, Client, CreateOutcome, MAX_RESPONSE_BODY_BYTES};
-pub use error::{ApiError, Delivery, Error, InvalidResponse, TransportError};
+pub use error::{ApiError, CallInfo, Delivery, Error, InvalidResponse, TransportError};
 pub use paginate::Paginator;
 pub use retry::{RetryPolicy, SleepFuture, Sleeper, TokioSleeper};
 
