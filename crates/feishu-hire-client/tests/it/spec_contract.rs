@@ -8,10 +8,6 @@
 //! (each parameter percent-encoded into exactly its own segment), query string, headers and
 //! body.
 
-#![allow(clippy::unwrap_used)]
-
-mod schema_instances;
-
 use std::collections::BTreeMap;
 
 use feishu_hire_client::{Client, RetryPolicy};
@@ -49,7 +45,7 @@ fn param_value(param: &'static Param) -> BoxedStrategy<ParamValue> {
             .prop_map(|n| (json!(n), n.to_string()))
             .boxed(),
         // `ParamKind` may grow; strings are the common case.
-        _ => schema_instances::segment_text()
+        _ => feishu_hire_testkit::schema_instances::segment_text()
             .prop_map(|s| (json!(s.clone()), s))
             .boxed(),
     };
@@ -135,7 +131,9 @@ fn check_endpoint<R: ApiRequest + DeserializeOwned>() {
         .as_ref()
         .map(|schema| jsonschema::draft202012::new(schema).unwrap());
     let body = match &schema {
-        Some(schema) => schema_instances::instances(schema).prop_map(Some).boxed(),
+        Some(schema) => feishu_hire_testkit::schema_instances::instances(schema)
+            .prop_map(Some)
+            .boxed(),
         None => Just(None).boxed(),
     };
     // A request type that is its body has no parameters; any other holds them and `body`.

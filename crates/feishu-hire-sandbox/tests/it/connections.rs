@@ -1,13 +1,10 @@
 //! How the sandbox treats connections, seen from raw TCP: header names written as Feishu's
 //! gateway writes them, header and body read timeouts, and a shutdown that lets requests in
 //! flight finish but does not wait forever for a client that sent half a request.
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{minimal, start};
+use crate::common::{minimal, start};
 use feishu_hire_sandbox::{FaultConfig, SandboxConfig};
 use feishu_hire_types::{CREATE_EXTERNAL_INTERVIEW, TENANT_ACCESS_TOKEN_INTERNAL};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

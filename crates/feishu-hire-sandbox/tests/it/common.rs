@@ -1,6 +1,6 @@
 //! Helpers shared by the sandbox's integration tests: start a sandbox on a manual clock, get
 //! tokens, send requests over HTTP and check what every answer must carry.
-#![allow(clippy::unwrap_used, dead_code)]
+#![allow(dead_code)]
 
 use std::sync::Arc;
 

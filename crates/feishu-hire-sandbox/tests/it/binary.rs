@@ -1,7 +1,6 @@
 //! The `feishu-hire-sandbox` binary: it prints its base URL first and serves on 127.0.0.1,
 //! offers every flag the README lists, refuses bad flags with a message, and stops on Ctrl-C
 //! even while a client holds a half-sent request.
-#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -2,11 +2,8 @@
 //! @larksuiteoapi/node-sdk 1.74.0, read from their code; `tests/sdk/` runs the SDKs
 //! themselves), answered as Feishu answers them. Each test names what the SDK does.
 // The helpers below are test code too: a panic is how they report a failure.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{Answer, Harness, minimal, start};
+use crate::common::{Answer, Harness, minimal, start};
 use feishu_hire_sandbox::SandboxConfig;
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;

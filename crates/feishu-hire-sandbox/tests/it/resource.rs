@@ -2,13 +2,10 @@
 //! pages, assessments, hostile ids in the path, routes for every endpoint of the specs, and
 //! the common pipeline (token, rate limit, faults) on the new endpoints.
 // The helpers below are test code too: a panic is how they report a failure.
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Answer, Harness, minimal, seed_request, start};
+use crate::common::{Answer, Harness, minimal, seed_request, start};
 use feishu_hire_sandbox::{
     FaultConfig, IdempotencyMode, MAX_PAGE_SIZE, METHOD_NOT_ALLOWED_CODE, NOT_FOUND_CODE,
     NOT_IMPLEMENTED_CODE, RECORDS_PATH, STATS_PATH, SandboxConfig, Stats,

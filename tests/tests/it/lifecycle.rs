@@ -1,8 +1,6 @@
 //! The whole external-interview resource through the client against the sandbox: create,
 //! update, query, assessments, delete, with paths, query strings and bodies as the specs say.
 
-#![allow(clippy::unwrap_used)]
-
 use feishu_hire_client::{Client, Delivery};
 use feishu_hire_sandbox::{Sandbox, SandboxConfig};
 use feishu_hire_types::{

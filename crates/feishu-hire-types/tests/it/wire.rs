@@ -2,11 +2,7 @@
 //! Feishu documents, requests strictly and responses leniently (the rule is written down once, in
 //! `feishu_hire_types::wire`), and the emitted request schema agrees.
 //!
-//! Test data: `tests/data/seed_*.json` are the examples of Feishu's documentation, verbatim.
-
-#![allow(clippy::unwrap_used)]
-
-mod types_support;
+//! Test data: `feishu_hire_testkit::SEED_*` are the examples of Feishu's documentation, verbatim.
 
 use feishu_hire_types::{
     ApiRequest, AssessmentType, CREATE_EXTERNAL_INTERVIEW, CreateExternalInterviewRequest,
@@ -19,17 +15,23 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::sync::LazyLock;
 
-static REQUEST_SCHEMA: LazyLock<jsonschema::Validator> =
-    LazyLock::new(|| types_support::validator(schemas::CREATE_EXTERNAL_INTERVIEW_REQUEST));
-static RESPONSE_SCHEMA: LazyLock<jsonschema::Validator> =
-    LazyLock::new(|| types_support::validator(schemas::CREATE_EXTERNAL_INTERVIEW_RESPONSE));
-static TOKEN_REQUEST_SCHEMA: LazyLock<jsonschema::Validator> =
-    LazyLock::new(|| types_support::validator(schemas::TENANT_ACCESS_TOKEN_INTERNAL_REQUEST));
+static REQUEST_SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    feishu_hire_testkit::strategies::validator(schemas::CREATE_EXTERNAL_INTERVIEW_REQUEST)
+});
+static RESPONSE_SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    feishu_hire_testkit::strategies::validator(schemas::CREATE_EXTERNAL_INTERVIEW_RESPONSE)
+});
+static TOKEN_REQUEST_SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    feishu_hire_testkit::strategies::validator(schemas::TENANT_ACCESS_TOKEN_INTERNAL_REQUEST)
+});
 
 fn data(name: &str) -> Value {
-    let path = format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    let text = match name {
+        "seed_request.json" => feishu_hire_testkit::SEED_REQUEST,
+        "seed_response.json" => feishu_hire_testkit::SEED_RESPONSE,
+        other => panic!("no test data {other}"),
+    };
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// Decodes with the JSON path of the first problem, as the sandbox reports it:
@@ -61,7 +63,7 @@ fn seed_request_example_decodes_and_encodes_back_unchanged() {
 
     assert_eq!(serde_json::to_value(&request).unwrap(), json);
     assert_eq!(
-        types_support::schema_errors(&REQUEST_SCHEMA, &json),
+        feishu_hire_testkit::strategies::schema_errors(&REQUEST_SCHEMA, &json),
         Vec::<String>::new()
     );
 }
@@ -87,7 +89,7 @@ fn seed_response_example_decodes_and_encodes_back_unchanged() {
 
     assert_eq!(serde_json::to_value(&response).unwrap(), json);
     assert_eq!(
-        types_support::schema_errors(&RESPONSE_SCHEMA, &json),
+        feishu_hire_testkit::strategies::schema_errors(&RESPONSE_SCHEMA, &json),
         Vec::<String>::new()
     );
 }
@@ -98,32 +100,32 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn requests_round_trip_and_pass_the_request_schema(request in types_support::request()) {
+    fn requests_round_trip_and_pass_the_request_schema(request in feishu_hire_testkit::strategies::request()) {
         let json = serde_json::to_value(&request).unwrap();
-        let errors = types_support::schema_errors(&REQUEST_SCHEMA, &json);
+        let errors = feishu_hire_testkit::strategies::schema_errors(&REQUEST_SCHEMA, &json);
         prop_assert!(errors.is_empty(), "{json:#}\n{errors:#?}");
         let back: CreateExternalInterviewRequest = decode(&json).unwrap();
         prop_assert_eq!(back, request);
     }
 
     #[test]
-    fn responses_round_trip(response in types_support::response(types_support::Values::Any)) {
+    fn responses_round_trip(response in feishu_hire_testkit::strategies::response(feishu_hire_testkit::strategies::Values::Any)) {
         let json = serde_json::to_value(&response).unwrap();
         let back: CreateExternalInterviewResponse = decode(&json).unwrap();
         prop_assert_eq!(back, response);
     }
 
     #[test]
-    fn token_requests_round_trip_and_pass_their_schema(request in types_support::token_request()) {
+    fn token_requests_round_trip_and_pass_their_schema(request in feishu_hire_testkit::strategies::token_request()) {
         let json = serde_json::to_value(&request).unwrap();
-        let errors = types_support::schema_errors(&TOKEN_REQUEST_SCHEMA, &json);
+        let errors = feishu_hire_testkit::strategies::schema_errors(&TOKEN_REQUEST_SCHEMA, &json);
         prop_assert!(errors.is_empty(), "{json:#}\n{errors:#?}");
         let back: TenantAccessTokenRequest = decode(&json).unwrap();
         prop_assert_eq!(back, request);
     }
 
     #[test]
-    fn token_responses_round_trip(response in types_support::token_response()) {
+    fn token_responses_round_trip(response in feishu_hire_testkit::strategies::token_response()) {
         let json = serde_json::to_value(&response).unwrap();
         let back: TenantAccessTokenResponse = decode(&json).unwrap();
         prop_assert_eq!(back, response);

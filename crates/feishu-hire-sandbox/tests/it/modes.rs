@@ -2,11 +2,9 @@
 //! `external_id` and the 24 h window, the rate limit, and each injected fault reproduced from
 //! its seed.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Harness, minimal, start};
+use crate::common::{Harness, minimal, start};
 use feishu_hire_sandbox::{FAULT_HEADER, FaultConfig, IdempotencyMode, SandboxConfig};
 use feishu_hire_types::CREATE_EXTERNAL_INTERVIEW;
 

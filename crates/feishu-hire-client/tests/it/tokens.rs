@@ -2,14 +2,10 @@
 //! expired, and dropped and refetched (with the call repeated once) after each invalid-token code;
 //! a failed fetch is shared with the calls that waited for it, not repeated by each.
 
-#![allow(clippy::unwrap_used)]
-
-mod client_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use client_support::*;
+use crate::support::*;
 use feishu_hire_client::{Client, Delivery, Error, RetryPolicy};
 use feishu_hire_types::ErrorCategory;
 use serde_json::json;

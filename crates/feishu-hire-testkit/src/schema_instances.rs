@@ -5,8 +5,6 @@
 //! (any JSON). Tests that walk every endpoint use it, so a new endpoint in the specs gets
 //! generated requests without a hand-written strategy.
 
-#![allow(dead_code, clippy::unwrap_used)]
-
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value, json};
 

@@ -1,9 +1,5 @@
-//! Shared by `types_wire.rs` and `types_schemars.rs`: proptest strategies that build arbitrary
-//! valid values of the generated types (through `new(..)` and the setters, as users must), and
-//! the emitted JSON Schemas as validators.
-
-// Each test crate that includes this module uses a different part of it.
-#![allow(dead_code, clippy::unwrap_used)]
+//! Proptest strategies that build arbitrary valid values of the generated types (through
+//! `new(..)` and the setters, as users must), and the emitted JSON Schemas as validators.
 
 use std::fmt::Debug;
 

@@ -2,16 +2,11 @@
 //! headers, body), what it returns for Feishu's documented answer, that arbitrary valid requests
 //! arrive unchanged, client-side pacing, and that secrets never show in output or logs.
 
-#![allow(clippy::unwrap_used)]
-
-mod client_support;
-mod types_support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use client_support::*;
+use crate::support::*;
 use feishu_hire_client::{Client, CreateOutcome};
 use feishu_hire_types::{
     AssessmentDimensionInput, AssessmentType, CreateExternalInterviewRequest,
@@ -158,7 +153,7 @@ fn arbitrary_valid_requests_arrive_as_sent() {
     let client = client(&server, &sleeper).build().unwrap();
 
     let mut runner = TestRunner::new(Config::with_cases(64));
-    let result = runner.run(&types_support::request(), |sent| {
+    let result = runner.run(&feishu_hire_testkit::strategies::request(), |sent| {
         let received = runtime.block_on(async {
             client.create_external_interview(&sent).await.unwrap();
             received_on(&server, CREATE_PATH).await.pop().unwrap()

@@ -3,14 +3,10 @@
 //! with an `external_id`, every attempt sends the same bytes and request id, and a repeated
 //! `external_id` is reported under both plausible Feishu behaviours.
 
-#![allow(clippy::unwrap_used)]
-
-mod client_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use client_support::*;
+use crate::support::*;
 use feishu_hire_client::{AlreadyExistsRule, CreateOutcome, Delivery, Error, RetryPolicy};
 use feishu_hire_types::ErrorCategory;
 use serde_json::json;

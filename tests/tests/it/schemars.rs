@@ -7,12 +7,7 @@
 //! one place: a value of the wrong type, an unlisted enum value, a missing key, an unknown key,
 //! a `null`, an integer written as a string.
 
-#![allow(clippy::unwrap_used)]
-
-mod schema_instances;
-mod types_support;
-
-use types_support::Values;
+use feishu_hire_testkit::strategies::Values;
 
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
@@ -314,8 +309,8 @@ fn schemas_agree(body: &Body, instance: &Value, what: &str) -> Result<bool, Test
         emitted,
         derived,
         instance,
-        types_support::schema_errors(&body.emitted, instance),
-        types_support::schema_errors(&body.derived, instance)
+        feishu_hire_testkit::strategies::schema_errors(&body.emitted, instance),
+        feishu_hire_testkit::strategies::schema_errors(&body.derived, instance)
     );
     Ok(emitted)
 }
@@ -370,28 +365,28 @@ proptest! {
 
     #[test]
     fn create_request_schemas_agree(
-        request in types_support::request(), how in breaks(), pick in any::<Index>()
+        request in feishu_hire_testkit::strategies::request(), how in breaks(), pick in any::<Index>()
     ) {
         check(&CREATE_REQUEST, &request, how, pick)?;
     }
 
     #[test]
     fn create_response_schemas_agree(
-        response in types_support::response(Values::Listed), how in breaks(), pick in any::<Index>()
+        response in feishu_hire_testkit::strategies::response(Values::Listed), how in breaks(), pick in any::<Index>()
     ) {
         check(&CREATE_RESPONSE, &response, how, pick)?;
     }
 
     #[test]
     fn token_request_schemas_agree(
-        request in types_support::token_request(), how in breaks(), pick in any::<Index>()
+        request in feishu_hire_testkit::strategies::token_request(), how in breaks(), pick in any::<Index>()
     ) {
         check(&TOKEN_REQUEST, &request, how, pick)?;
     }
 
     #[test]
     fn token_response_schemas_agree(
-        response in types_support::token_response(), how in breaks(), pick in any::<Index>()
+        response in feishu_hire_testkit::strategies::token_response(), how in breaks(), pick in any::<Index>()
     ) {
         check(&TOKEN_RESPONSE, &response, how, pick)?;
     }
@@ -563,9 +558,11 @@ macro_rules! cross_check_endpoint {
 /// Valid instances of an emitted schema, or `None` for an endpoint without a body.
 fn instances_of(schema: Option<&str>) -> BoxedStrategy<Option<Value>> {
     match schema {
-        Some(schema) => schema_instances::instances(&serde_json::from_str(schema).unwrap())
-            .prop_map(Some)
-            .boxed(),
+        Some(schema) => {
+            feishu_hire_testkit::schema_instances::instances(&serde_json::from_str(schema).unwrap())
+                .prop_map(Some)
+                .boxed()
+        }
         None => Just(None).boxed(),
     }
 }

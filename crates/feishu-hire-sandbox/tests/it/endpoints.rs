@@ -1,11 +1,9 @@
 //! What the sandbox's two Feishu endpoints answer, over HTTP: tokens, the documented create
 //! example, every kind of bad body and token, and the inspection endpoints.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Answer, minimal, seed_request, seed_response, shape, start};
+use crate::common::{Answer, minimal, seed_request, seed_response, shape, start};
 use feishu_hire_sandbox::{RECORDS_PATH, STATS_PATH, SandboxConfig, Stats};
 use feishu_hire_types::{CreateExternalInterviewResponse, TenantAccessTokenResponse, schemas};
 use serde_json::{Map, Value, json};

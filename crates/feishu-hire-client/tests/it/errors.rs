@@ -2,14 +2,10 @@
 //! code and an unknown one, bodies that are not JSON, timeouts and refused connections. Each
 //! kind's one-line `Display` is snapshotted.
 
-#![allow(clippy::unwrap_used)]
-
-mod client_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use client_support::*;
+use crate::support::*;
 use feishu_hire_client::{Delivery, Error};
 use feishu_hire_types::{CREATE_EXTERNAL_INTERVIEW, ErrorCategory, ErrorCode};
 use serde_json::json;

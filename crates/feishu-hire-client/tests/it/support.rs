@@ -2,7 +2,7 @@
 //! Feishu answers, and a sleeper that records the waits the client asks for.
 
 // Each test crate that includes this module uses a different part of it.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,12 +27,12 @@ pub const APP_SECRET: &str = "s3cr3t-app-secret";
 
 /// Feishu's documented request example.
 pub fn seed_request_json() -> Value {
-    serde_json::from_str(include_str!("../../data/seed_request.json")).unwrap()
+    serde_json::from_str(feishu_hire_testkit::SEED_REQUEST).unwrap()
 }
 
 /// Feishu's documented response example.
 pub fn seed_response_json() -> Value {
-    serde_json::from_str(include_str!("../../data/seed_response.json")).unwrap()
+    serde_json::from_str(feishu_hire_testkit::SEED_RESPONSE).unwrap()
 }
 
 /// A small valid request, with or without an `external_id`.
