@@ -193,6 +193,12 @@ impl Outgoing {
             .map(|body| encode(body, endpoint))
             .transpose()?;
         let path = request.path();
+        if let Some(problem) = endpoint.path_problem(&path) {
+            return Err(Error::InvalidRequest {
+                endpoint: endpoint.name,
+                reason: problem,
+            });
+        }
         let query = request.query();
         let mut url = String::with_capacity(base_url.len() + path.len() + 1);
         url.push_str(base_url);

@@ -100,6 +100,10 @@ pub fn text() -> impl Strategy<Value = String> {
 }
 
 /// Non-empty [`text`], for path parameters (an empty segment is no id).
+/// Often exactly `.` or `..`, or their encodings, which a URL cannot carry as a segment.
 pub fn segment_text() -> impl Strategy<Value = String> {
-    "[a-zA-Z0-9/?#%&=+ .~\"'面试é-]{1,12}"
+    prop_oneof![
+        8 => "[a-zA-Z0-9/?#%&=+ .~\"'面试é-]{1,12}",
+        1 => prop::sample::select(vec![".", "..", "%2E", "%2e%2E", ".%2E"]).prop_map(str::to_owned),
+    ]
 }

@@ -164,4 +164,12 @@ async fn a_hostile_id_stays_in_its_path_segment() {
             "{id}: {error}"
         );
     }
+    // A dot segment would be resolved away by URL parsers: refused before it is sent.
+    for id in [".", ".."] {
+        let error = client
+            .send(&DeleteExternalInterviewRequest::new(id))
+            .await
+            .unwrap_err();
+        assert_eq!(error.delivery(), Delivery::NotSent, "{id}: {error}");
+    }
 }

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use feishu_hire_client::{Client, RetryPolicy};
+use feishu_hire_client::{Client, Delivery, RetryPolicy};
 use feishu_hire_types::{
     AccessTokenKind, ApiRequest, Endpoint, HttpMethod, Param, ParamKind, ResponseShape, schemas,
 };
@@ -167,6 +167,21 @@ fn check_endpoint<R: ApiRequest + DeserializeOwned>() {
                 .await;
         });
         let answer = runtime.block_on(client.send(&request));
+        // `.` and `..` cannot be path segments (URL parsers resolve them, encoded or not):
+        // the client refuses them before sending.
+        if path.iter().any(|p| p.text == "." || p.text == "..") {
+            let error = answer.err();
+            prop_assert!(
+                error
+                    .as_ref()
+                    .is_some_and(|e| e.delivery() == Delivery::NotSent),
+                "{:?}",
+                error
+            );
+            let received = runtime.block_on(server.received_requests()).unwrap();
+            prop_assert!(received.is_empty());
+            return Ok(());
+        }
         prop_assert!(answer.is_ok(), "{:?}", answer.err().map(|e| e.to_string()));
         let received = runtime.block_on(server.received_requests()).unwrap();
         prop_assert_eq!(received.len(), 1);
