@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
+use feishu_hire_schema_errors::{Problem, ProblemKind, a_type, code_list};
+
 use crate::diagnostics::{Diagnostic, Position};
 use crate::spec::SpecFile;
 
@@ -87,17 +89,14 @@ pub fn load(path: &str, module: &str, source: &str) -> Result<LoadedFile, Vec<Di
 
     let validator = format_validator()
         .map_err(|bug| vec![Diagnostic::new(path, source, Position::default(), bug)])?;
-    let errors: Vec<jsonschema::ValidationError<'_>> = validator.iter_errors(&json).collect();
-    let mut problems = Vec::new();
-    for error in &errors {
-        collect_problems(error, &mut problems);
-    }
+    let problems =
+        feishu_hire_schema_errors::report(validator.iter_errors(&json), cached_format_schema());
     // A misspelt key also leaves its real key missing; saying so twice would be noise.
-    let misspelt: Vec<(String, String)> = problems.iter().flat_map(|e| misspellings(e)).collect();
+    let misspelt: Vec<(String, String)> = problems.iter().flat_map(misspellings).collect();
     let schema_errors: Vec<Diagnostic> = problems
         .iter()
-        .filter(|error| !is_misspelt_required(error, &misspelt))
-        .map(|error| schema_diagnostic(path, source, &locations, &json, error))
+        .filter(|problem| !is_misspelt_required(problem, &misspelt))
+        .map(|problem| schema_diagnostic(path, source, &locations, &json, problem))
         .collect();
     if !schema_errors.is_empty() {
         let mut sorted = schema_errors;
@@ -189,128 +188,63 @@ fn token_at(source: &str, position: Position) -> String {
 }
 
 /// `(mapping pointer, allowed key)` for each unknown key that looks like a typo of an allowed one.
-fn misspellings(error: &jsonschema::ValidationError<'_>) -> Vec<(String, String)> {
-    let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = error.kind()
-    else {
-        return Vec::new();
+fn misspellings(problem: &Problem) -> Option<(String, String)> {
+    let ProblemKind::UnknownKey { key, allowed } = &problem.kind else {
+        return None;
     };
-    let at = error.instance_path().as_str();
-    let allowed = schema_at(cached_format_schema(), at)
-        .map(property_names)
-        .unwrap_or_default();
-    unexpected
-        .iter()
-        .filter_map(|key| closest(key, &allowed))
-        .map(|key| (at.to_owned(), key.to_owned()))
-        .collect()
+    closest(key, allowed).map(|close| (problem.pointer.clone(), close.to_owned()))
 }
 
-fn is_misspelt_required(
-    error: &jsonschema::ValidationError<'_>,
-    misspelt: &[(String, String)],
-) -> bool {
-    let jsonschema::error::ValidationErrorKind::Required { property } = error.kind() else {
+fn is_misspelt_required(problem: &Problem, misspelt: &[(String, String)]) -> bool {
+    let ProblemKind::MissingKey { key } = &problem.kind else {
         return false;
     };
-    let at = error.instance_path().as_str();
     misspelt
         .iter()
-        .any(|(pointer, key)| pointer == at && property.as_str() == Some(key.as_str()))
+        .any(|(pointer, close)| *pointer == problem.pointer && close == key)
 }
 
-/// The problems a JSON Schema error stands for.
-///
-/// An error in an optional mapping (`rate_limit`, `idempotency`) comes wrapped in the
-/// `anyOf: [<mapping>, null]` that describes the option; it is unwrapped into the real problems.
-fn collect_problems<'e, 'a>(
-    error: &'e jsonschema::ValidationError<'a>,
-    out: &mut Vec<&'e jsonschema::ValidationError<'a>>,
-) {
-    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
-    if let Kind::AnyOf { context } = error.kind() {
-        let before = out.len();
-        for inner in context.iter().flatten() {
-            let is_null_branch = matches!(
-                inner.kind(),
-                Kind::Type { kind: TypeKind::Single(ty) } if ty.to_string() == "null"
-            );
-            if !is_null_branch {
-                collect_problems(inner, out);
-            }
-        }
-        if out.len() > before {
-            return;
-        }
-    }
-    out.push(error);
-}
-
-/// The diagnostic for one JSON Schema error: where, what, what to do.
-// Longer than most functions: one short arm per kind of schema error, kept in one `match` so
-// that every message can be read side by side.
+/// The diagnostic for one schema problem: the shared sentence, naming the entity
+/// (`field `title` of object `Book``) rather than the JSON pointer, at the offending token,
+/// with help in the terms of a YAML spec.
 fn schema_diagnostic(
     path: &str,
     source: &str,
     locations: &Locations,
     root: &serde_json::Value,
-    error: &jsonschema::ValidationError<'_>,
+    problem: &Problem,
 ) -> Diagnostic {
-    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
-    let at = error.instance_path().as_str().to_owned();
-    // Messages name the entity (`field `title` of object `Book``), not the JSON pointer.
-    let shown = place(root, &at);
-    let instance: &serde_json::Value = error.instance();
-    let found = describe(instance);
-    let value_position = locations.value(&at);
-    let schema = schema_at(cached_format_schema(), &at);
-    let (position, message, help) = match error.kind() {
-        Kind::AdditionalProperties { unexpected } => {
-            let key = unexpected.first().cloned().unwrap_or_default();
-            let position = locations.key(&format!("{at}/{}", escape(&key)));
-            let allowed = schema.map(property_names).unwrap_or_default();
+    let at = problem.pointer.as_str();
+    // For a missing or unknown key this names the mapping that has (or lacks) it.
+    let shown = place(root, at);
+    let value_position = locations.value(at);
+    let message = problem.message_about(Some(&shown));
+    let instance = problem.value.as_ref().unwrap_or(&serde_json::Value::Null);
+    let (position, message, help) = match &problem.kind {
+        ProblemKind::UnknownKey { key, allowed } => {
             let mut help = String::new();
-            if let Some(close) = closest(&key, &allowed) {
+            if let Some(close) = closest(key, allowed) {
                 help = format!("did you mean `{close}`? ");
             }
-            help.push_str(&format!(
-                "the keys allowed here are {}",
-                code_list(&allowed)
-            ));
-            (
-                position.unwrap_or(value_position),
-                format!("unknown key `{key}` in {shown}"),
-                help,
-            )
+            help.push_str(problem.hint.as_deref().unwrap_or_default());
+            let position = locations.key(&problem.field_pointer());
+            (position.unwrap_or(value_position), message, help)
         }
-        Kind::Required { property } => {
-            let key = property.as_str().unwrap_or_default();
-            (
-                value_position,
-                format!("missing required key `{key}` in {shown}"),
-                format!("add `{key}:` to this mapping"),
-            )
+        ProblemKind::MissingKey { key } => (
+            value_position,
+            message,
+            format!("add `{key}:` to this mapping"),
+        ),
+        ProblemKind::WrongType { expected } => {
+            (value_position, message, type_help(at, expected, instance))
         }
-        Kind::Type { kind } => {
-            let expected: Vec<String> = match kind {
-                TypeKind::Single(ty) => vec![ty.to_string()],
-                TypeKind::Multiple(set) => set.iter().map(|ty| ty.to_string()).collect(),
-            };
-            let wanted: Vec<&str> = expected.iter().map(|ty| a_type(ty)).collect();
-            (
-                value_position,
-                format!(
-                    "expected {} for {shown}, found {found}",
-                    wanted.join(" or ")
-                ),
-                type_help(&at, &expected, instance),
-            )
-        }
-        Kind::Pattern { pattern } => {
+        ProblemKind::Pattern { pattern } => {
             let (message, help) = pattern_problem(pattern, instance, &shown);
             (value_position, message, help)
         }
-        Kind::OneOfNotValid { .. } | Kind::Enum { .. } | Kind::Constant { .. } => {
-            let allowed = schema.map(allowed_values).unwrap_or_default();
+        ProblemKind::NotAllowed { allowed } => {
+            // Written as YAML scalars, not JSON: `POST`, not `"POST"`.
+            let allowed: Vec<String> = allowed.iter().map(|a| scalar(&a.value)).collect();
             let help = if allowed.is_empty() {
                 "see spec/README.md for what this key accepts".to_owned()
             } else {
@@ -321,13 +255,9 @@ fn schema_diagnostic(
                 help.push_str(&format!("write one of {}", code_list(&allowed)));
                 help
             };
-            (
-                value_position,
-                format!("{found} is not allowed for {shown}"),
-                help,
-            )
+            (value_position, message, help)
         }
-        Kind::Minimum { .. } | Kind::Maximum { .. } if at == "/format" => (
+        ProblemKind::OutOfRange { .. } if at == "/format" => (
             value_position,
             format!("unsupported spec format version {instance}"),
             format!(
@@ -335,60 +265,42 @@ fn schema_diagnostic(
                 crate::spec::FORMAT_VERSION
             ),
         ),
-        Kind::Minimum { limit } => (
-            value_position,
-            format!("{instance} is less than the minimum of {limit} for {shown}"),
-            format!("write a value of at least {limit}"),
-        ),
-        Kind::Maximum { limit } => (
-            value_position,
-            format!("{instance} is greater than the maximum of {limit} for {shown}"),
-            format!("write a value of at most {limit}"),
-        ),
-        Kind::MinItems { .. } => (
-            value_position,
-            format!("the list {shown} is empty"),
-            "list at least one item".to_owned(),
-        ),
-        Kind::MinLength { .. } => (
-            value_position,
-            format!("the text {shown} is empty"),
-            "write some text".to_owned(),
-        ),
         _ => (
             value_position,
-            format!("{} ({shown})", error.masked()),
-            "see spec/README.md for what this key accepts".to_owned(),
+            message,
+            problem
+                .hint
+                .clone()
+                .unwrap_or_else(|| "see spec/README.md for what this key accepts".to_owned()),
         ),
     };
     let mut diagnostic = Diagnostic::new(path, source, position, message).with_help(help);
-    if let Some(label) = schema_label(error) {
+    if let Some(label) = schema_label(problem) {
         diagnostic = diagnostic.with_label(label);
     }
     diagnostic
 }
 
 /// The short label under the offending token, where one adds to the message.
-fn schema_label(error: &jsonschema::ValidationError<'_>) -> Option<String> {
-    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
-    Some(match error.kind() {
-        Kind::AdditionalProperties { .. } => "unknown key".to_owned(),
-        Kind::Required { property } => format!(
-            "this mapping has no `{}`",
-            property.as_str().unwrap_or_default()
-        ),
-        Kind::Type { kind } => {
-            let expected: Vec<&str> = match kind {
-                TypeKind::Single(ty) => vec![a_type(&ty.to_string())],
-                TypeKind::Multiple(set) => set.iter().map(|ty| a_type(&ty.to_string())).collect(),
-            };
+fn schema_label(problem: &Problem) -> Option<String> {
+    Some(match &problem.kind {
+        ProblemKind::UnknownKey { .. } => "unknown key".to_owned(),
+        ProblemKind::MissingKey { key } => format!("this mapping has no `{key}`"),
+        ProblemKind::WrongType { expected } => {
+            let expected: Vec<&str> = expected.iter().map(|ty| a_type(ty)).collect();
             format!("expected {}", expected.join(" or "))
         }
-        Kind::OneOfNotValid { .. } | Kind::Enum { .. } | Kind::Constant { .. } => {
-            "not one of the allowed values".to_owned()
-        }
+        ProblemKind::NotAllowed { .. } => "not one of the allowed values".to_owned(),
         _ => return None,
     })
+}
+
+/// A scalar as a spec writes it: text bare, anything else as JSON.
+fn scalar(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// What the value at a JSON pointer is, as a message names it: the innermost named entities
@@ -455,36 +367,7 @@ fn entity_kind(key: &str) -> Option<&'static str> {
     })
 }
 
-/// A value as a message names it: "the text `yes`", "a list", …
-fn describe(value: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match value {
-        Value::Null => "an empty value".to_owned(),
-        Value::Bool(b) => format!("the boolean `{b}`"),
-        Value::Number(n) => format!("the number `{n}`"),
-        Value::String(s) if s.chars().count() > 40 => {
-            format!("the text `{}…`", s.chars().take(40).collect::<String>())
-        }
-        Value::String(s) => format!("the text `{s}`"),
-        Value::Array(_) => "a list".to_owned(),
-        Value::Object(_) => "a mapping".to_owned(),
-    }
-}
-
-/// A JSON type as a message names it.
-fn a_type(json_type: &str) -> &'static str {
-    match json_type {
-        "integer" => "a whole number",
-        "number" => "a number",
-        "string" => "text",
-        "boolean" => "`true` or `false`",
-        "array" => "a list",
-        "object" => "a mapping",
-        "null" => "an empty value",
-        _ => "another kind of value",
-    }
-}
-
+/// Help for a value of the wrong type, in the terms of a YAML spec.
 fn type_help(at: &str, expected: &[String], found: &serde_json::Value) -> String {
     let wants = |ty: &str| expected.iter().any(|e| e == ty);
     let last = at.rsplit('/').next().unwrap_or_default();
@@ -555,76 +438,6 @@ fn pattern_problem(pattern: &str, value: &serde_json::Value, shown: &str) -> (St
     }
 }
 
-/// The sub-schema of the format schema that describes the value at `pointer`.
-fn schema_at<'s>(root: &'s serde_json::Value, pointer: &str) -> Option<&'s serde_json::Value> {
-    let mut node = resolve(root, root)?;
-    for segment in pointer.split('/').skip(1) {
-        let segment = segment.replace("~1", "/").replace("~0", "~");
-        let items = node
-            .get("items")
-            .filter(|_| segment.parse::<usize>().is_ok());
-        node = match items {
-            Some(items) => items,
-            None => node.get("properties")?.get(&segment)?,
-        };
-        node = resolve(root, node)?;
-    }
-    Some(node)
-}
-
-/// Follows `$ref`s and unwraps the `anyOf: [x, null]` of optional values.
-fn resolve<'s>(
-    root: &'s serde_json::Value,
-    mut node: &'s serde_json::Value,
-) -> Option<&'s serde_json::Value> {
-    loop {
-        if let Some(reference) = node.get("$ref").and_then(serde_json::Value::as_str) {
-            let name = reference.strip_prefix("#/$defs/")?;
-            node = root.get("$defs")?.get(name)?;
-        } else if let Some(options) = node.get("anyOf").and_then(serde_json::Value::as_array) {
-            let mut not_null = options.iter().filter(|option| {
-                option.get("type").and_then(serde_json::Value::as_str) != Some("null")
-            });
-            match (not_null.next(), not_null.next()) {
-                (Some(only), None) => node = only,
-                _ => return Some(node),
-            }
-        } else {
-            return Some(node);
-        }
-    }
-}
-
-fn property_names(schema: &serde_json::Value) -> Vec<String> {
-    schema
-        .get("properties")
-        .and_then(serde_json::Value::as_object)
-        .map(|properties| properties.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// The `const`s of a `oneOf` (how schemars writes a unit enum) or the items of an `enum`.
-fn allowed_values(schema: &serde_json::Value) -> Vec<String> {
-    let from_one_of = schema
-        .get("oneOf")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|option| option.get("const"));
-    let from_enum = schema
-        .get("enum")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten();
-    from_one_of
-        .chain(from_enum)
-        .map(|value| match value {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect()
-}
-
 /// The candidate most like `word`, if one is close enough to be a likely typo.
 fn closest<'c>(word: &str, candidates: &'c [String]) -> Option<&'c str> {
     candidates
@@ -636,16 +449,6 @@ fn closest<'c>(word: &str, candidates: &'c [String]) -> Option<&'c str> {
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate.as_str())
-}
-
-/// `a`, `b` and `c`.
-fn code_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
-    match quoted.split_last() {
-        None => "none".to_owned(),
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-    }
 }
 
 /// JSON-pointer escaping of one path segment.

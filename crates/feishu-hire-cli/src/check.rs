@@ -343,88 +343,32 @@ impl Checker {
         CheckOutcome { valid, findings }
     }
 
+    /// The record's JSON Schema errors, in the shared wording of `feishu-hire-schema-errors`
+    /// (which also reports a wrong type that fails its `enum` once), each at its JSON path:
+    /// an unknown key at the key itself, a missing one at the object that lacks it.
     fn schema_errors(&self, value: &Value) -> Vec<Finding> {
-        use jsonschema::error::ValidationErrorKind as Kind;
-        let mut findings: Vec<(String, bool, Finding)> = Vec::new();
-        for error in self.validator.iter_errors(value) {
-            let pointer = error.instance_path().as_str().to_owned();
-            let path = json_path_from_pointer(&pointer);
-            let field = pointer.rsplit('/').next().unwrap_or_default().to_owned();
-            let instance = error.instance();
-            let (is_type, message) = match error.kind() {
-                Kind::Required { property } => {
-                    let name = property.as_str().unwrap_or_default();
-                    let hint = if name == "external_application_id" {
-                        " (the id of the external application the interview belongs to)"
-                    } else {
-                        ""
-                    };
-                    (false, format!("missing required field `{name}`{hint}"))
-                }
-                Kind::AdditionalProperties { unexpected } => {
-                    for name in unexpected {
-                        let at = if path == "$" {
-                            format!("$.{name}")
-                        } else {
-                            format!("{path}.{name}")
-                        };
-                        findings.push((
-                            at.clone(),
-                            false,
-                            Finding::error(
-                                at,
-                                format!("unknown field `{name}`; the API does not take it"),
-                            ),
-                        ));
-                    }
-                    continue;
-                }
-                Kind::Type { kind } => (
-                    true,
-                    format!(
-                        "expected {}, found {}{}",
-                        describe_type_kind(kind),
-                        describe_found(instance),
-                        field_hint(&field, instance)
-                    ),
-                ),
-                Kind::Enum { .. } => (
-                    false,
-                    format!(
-                        "{} is not allowed here{}",
-                        shorten_value(instance),
-                        field_hint(&field, instance)
-                    ),
-                ),
-                // The schemas bound every int32/int64 field; say it as decoding would.
-                Kind::Minimum { limit } | Kind::Maximum { limit } => (
-                    false,
-                    format!(
-                        "{} is out of range; expected {}{}",
-                        shorten_value(instance),
-                        integer_range(limit),
-                        field_hint(&field, &Value::Null)
-                    ),
-                ),
-                _ => (
-                    false,
-                    format!("{} (value: {})", error.masked(), shorten_value(instance)),
-                ),
-            };
-            findings.push((path.clone(), is_type, Finding::error(path, message)));
-        }
-        // A value of the wrong type also fails its `enum`; say it once, as a type error.
-        let typed: Vec<String> = findings
-            .iter()
-            .filter(|(_, is_type, _)| *is_type)
-            .map(|(path, _, _)| path.clone())
-            .collect();
-        findings
+        use feishu_hire_schema_errors::ProblemKind;
+        feishu_hire_schema_errors::report(self.validator.iter_errors(value), request_schema())
             .into_iter()
-            .filter(|(path, is_type, _)| *is_type || !typed.contains(path))
-            .map(|(_, _, finding)| finding)
+            .map(|problem| {
+                let pointer = match problem.kind {
+                    ProblemKind::UnknownKey { .. } => problem.field_pointer(),
+                    _ => problem.pointer.clone(),
+                };
+                Finding::error(json_path_from_pointer(&pointer), problem.sentence())
+            })
             .collect()
     }
+}
+
+/// The request schema as JSON, for the meanings, bounds and descriptions the translator quotes.
+/// [`Checker::new`] has already compiled it; should it not parse, messages only lose those.
+fn request_schema() -> &'static Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::from_str(feishu_hire_types::schemas::CREATE_EXTERNAL_INTERVIEW_REQUEST)
+            .unwrap_or(Value::Null)
+    })
 }
 
 fn invalid(finding: Finding) -> CheckOutcome {
@@ -471,46 +415,11 @@ fn field_hint(field: &str, instance: &Value) -> String {
     format!("; expected {quoted}{allowed}")
 }
 
-fn describe_type_kind(kind: &jsonschema::error::TypeKind) -> String {
-    use jsonschema::error::TypeKind;
-    match kind {
-        TypeKind::Single(single) => article(&single.to_string()),
-        TypeKind::Multiple(set) => set
-            .iter()
-            .map(|t| article(&t.to_string()))
-            .collect::<Vec<_>>()
-            .join(" or "),
-    }
-}
-
-fn article(type_name: &str) -> String {
-    match type_name {
-        "array" | "object" | "integer" => format!("an {type_name}"),
-        "null" => "null".to_owned(),
-        other => format!("a {other}"),
-    }
-}
-
 /// `a string "x"`, `an integer 5`, or just `null` (not "null null").
 fn describe_found(value: &Value) -> String {
     match value {
         Value::Null => "null".to_owned(),
         other => format!("{} {}", json_type_article(other), shorten_value(other)),
-    }
-}
-
-/// The range of the integer type whose bound `limit` is, in words.
-fn integer_range(limit: &Value) -> String {
-    let limit = limit.as_i64();
-    if limit == Some(i64::from(i32::MIN)) || limit == Some(i64::from(i32::MAX)) {
-        "a whole number from -2147483648 to 2147483647".to_owned()
-    } else if limit == Some(i64::MIN) || limit == Some(i64::MAX) {
-        "a whole number from -9223372036854775808 to 9223372036854775807".to_owned()
-    } else {
-        match limit {
-            Some(limit) => format!("a whole number within {limit}"),
-            None => "a whole number in range".to_owned(),
-        }
     }
 }
 
@@ -925,9 +834,9 @@ mod tests {
         assert_eq!(
             messages(&outcome),
             vec![
-                "error: $.interview_assessments[0].conclusion: 4 is not allowed here; expected 1 (fail), 2 (pass), 3 (to_be_determined)",
-                "error: $.interview_assessments[0].extra: unknown field `extra`; the API does not take it",
-                "error: $.participate_status: expected an integer, found a string \"1\"; expected a number without quotes: 1 (not_participated), 2 (participated), 3 (no_show)",
+                "error: $.interview_assessments[0].conclusion: 4 is not allowed here; expected one of 1 (Fail), 2 (Pass), 3 (To be determined)",
+                "error: $.interview_assessments[0].extra: unknown key `extra`; the keys allowed here are `assessment_dimension_list`, `conclusion`, `content`, `external_id`, `external_interview_id` and `username`",
+                "error: $.participate_status: expected an integer, found a string \"1\"; write a number without quotes: 1 (Did not take part), 2 (Took part), 3 (Did not show up)",
             ]
         );
     }
@@ -1094,7 +1003,9 @@ mod tests {
         let found = messages(&outcome);
         assert_eq!(
             found,
-            vec!["error: $.external_application_id: expected a string, found null"],
+            vec![
+                "error: $.external_application_id: expected a string, found null; id of the external application, from the \"list external applications\" endpoint, e.g. \"6960663240925956437\""
+            ],
         );
         // Whole numbers with a decimal point pass the schema but not strict decoding; the
         // message must not be serde's own.
