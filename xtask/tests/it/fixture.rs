@@ -1,7 +1,7 @@
 //! The fixture spec (`xtask/test-data/fixture/spec/fixture.yaml`, a made-up "library loans" API
 //! that uses every construct of the format) and what it generates.
 //!
-//! - Its generated Rust and JSON Schemas are insta snapshots (`xtask/tests/snapshots/fixture__*`),
+//! - Its generated Rust and JSON Schemas are insta snapshots (`xtask/tests/it/snapshots/it__fixture__*`),
 //!   so a change to the generator shows up in review as a diff of real output.
 //! - The generated files are also committed in the workspace member
 //!   `xtask/test-data/fixture/crate` (package `spec-fixture`), whose `lib.rs` has
@@ -9,8 +9,8 @@
 //!   so every workspace build and clippy run compiles today's output warning-free.
 //!
 //! After a change to the generator or to the fixture spec, run `cargo xtask codegen` (it renders
-//! the fixture too), then `INSTA_UPDATE=always cargo test -p xtask --test fixture`, and review the
-//! diff of `xtask/test-data/fixture/crate/` and `xtask/tests/snapshots/fixture__*`.
+//! the fixture too), then `INSTA_UPDATE=always cargo test -p xtask fixture`, and review the
+//! diff of `xtask/test-data/fixture/crate/` and `xtask/tests/it/snapshots/it__fixture__*`.
 
 use xtask::codegen::{self, Layout};
 
