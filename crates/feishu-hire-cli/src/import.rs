@@ -12,18 +12,21 @@
 //!    the handle the check read (so a file replaced meanwhile is not read) and stopping (exit 3)
 //!    if its bytes no longer hash the same, `--concurrency` at a time,
 //!    paced by the client's rate limiter, which also retries what is safe to retry. Each
-//!    answer is journaled as it arrives; each failure goes to the failures file
-//!    ([`crate::failures`]).
+//!    request's intent is journaled before it goes out and its answer as it arrives; each
+//!    failure goes to the failures file ([`crate::failures`]). A resumed run first checks
+//!    the target ([`crate::settle`]) for the records an earlier run sent without getting an
+//!    answer (it was killed) and for those it created "maybe twice" without checking: only
+//!    the ones the target does not hold are sent again.
 //! 4. On **Ctrl-C or SIGTERM**, stop taking records, finish the requests in flight, close the
 //!    journal, print the summary (exit 130); a second Ctrl-C abandons the requests in flight
-//!    (their records are sent again by the next run, under the same `external_id`).
+//!    (the next run checks the target for their records before it sends them again).
 //!    An error that would fail every record (credentials or permission refused, the target
 //!    unreachable, the journal unwritable) stops the run the same way (exit 3).
 //!
 //! Memory stays flat: per record the importer keeps two bits (valid, confirmed), and only the
-//! records in flight are in memory.
+//! records in flight (and the few an earlier run left uncertain) are in memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -606,7 +609,8 @@ pub async fn import(
         return Err(refuse(journal, &failures, error.to_string()));
     }
 
-    // What earlier runs confirmed is not sent again.
+    // What earlier runs confirmed is not sent again; what they sent without an answer is
+    // checked first (and sent only if the target does not hold it).
     let mut to_send = report.sendable.clone();
     let mut confirmed_earlier = 0;
     for ordinal in 1..=report.records {
@@ -615,6 +619,20 @@ pub async fn import(
             to_send.remove(ordinal);
         }
     }
+    let earlier = EarlierDoubts {
+        uncertain: journal
+            .uncertain()
+            .iter()
+            .copied()
+            .filter(|&ordinal| to_send.remove(ordinal))
+            .collect(),
+        unsettled: journal
+            .unsettled()
+            .iter()
+            .copied()
+            .filter(|&ordinal| journal.is_confirmed(ordinal) && report.sendable.contains(ordinal))
+            .collect(),
+    };
     let journal_shown = match &config.journal {
         JournalLocation::Temporary => None,
         _ => Some(journal_path.display().to_string()),
@@ -624,18 +642,24 @@ pub async fn import(
             "Resuming (run {}): {} records were confirmed by earlier runs; {} left to send",
             journal.runs(),
             confirmed_earlier,
-            to_send.len()
+            to_send.len() + earlier.uncertain.len() as u64
         ));
         warn_if_window_passed(&journal, to_send.len(), console);
     }
+    earlier.announce(console);
     if let Some(journal) = &journal_shown {
         console.line(format!("Journal: {journal}"));
     }
 
-    let mut run = Run::new(report, confirmed_earlier, to_send.len());
+    let mut run = Run::new(
+        report,
+        confirmed_earlier,
+        to_send.len() + earlier.uncertain.len() as u64,
+    );
+    run.uncertain_earlier = earlier.uncertain.len() as u64;
     run.base_url.clone_from(&base_url);
     let writer = journal.into_writer();
-    if !to_send.is_empty() {
+    if !to_send.is_empty() || !earlier.is_empty() {
         // One token before any record: an unreachable target or refused credentials stop the
         // run here, within about one timeout, with every record "not sent".
         tokio::select! {
@@ -645,8 +669,40 @@ pub async fn import(
             () = interrupted(&mut interrupts) => run.ending = Ending::Interrupted,
         }
     }
-    let sending_started = Instant::now();
     let mut failures = failures;
+    let mut deferred = BTreeMap::new();
+    if !earlier.is_empty() {
+        let pending = match run.earlier_pending(&earlier, &input.file, &checker, &writer) {
+            Ok((pending, without_id)) => {
+                deferred.extend(without_id);
+                pending
+            }
+            Err(error) => {
+                run.abort(format!("reading {source} failed: {error}"));
+                Vec::new()
+            }
+        };
+        let verdicts = run
+            .check_pending(&pending, config, target, &mut interrupts, console)
+            .await;
+        let mut resend = Bitset::new();
+        run.apply_verdicts(
+            pending,
+            verdicts,
+            &writer,
+            &mut failures,
+            console,
+            &source,
+            &mut deferred,
+            &mut resend,
+        );
+        for ordinal in earlier.uncertain.iter().copied() {
+            if resend.contains(ordinal) {
+                to_send.insert(ordinal);
+            }
+        }
+    }
+    let sending_started = Instant::now();
     run.send(
         config,
         target,
@@ -665,7 +721,16 @@ pub async fn import(
     let verdicts = run
         .check_pending(&pending, config, target, &mut interrupts, console)
         .await;
-    let deferred = run.apply_verdicts(pending, verdicts, &writer, &mut failures, console, &source);
+    run.apply_verdicts(
+        pending,
+        verdicts,
+        &writer,
+        &mut failures,
+        console,
+        &source,
+        &mut deferred,
+        &mut Bitset::new(),
+    );
     if !deferred.is_empty() {
         let written = write_deferred(
             &input.file,
@@ -715,6 +780,7 @@ pub async fn import(
         checked_in_target: run.checked,
         refused_but_present: run.refused_but_present,
         refusal_codes: run.refusal_codes.iter().copied().collect(),
+        uncertain_earlier: run.uncertain_earlier,
         check_problem: run.check_problem.clone(),
         not_sent,
         warnings: run.report.warnings,
@@ -769,6 +835,50 @@ struct Pending {
     record: Uncertain,
     entry: JournalEntry,
     failure: Option<FailureReport>,
+    origin: Origin,
+}
+
+/// Which run left a record uncertain: the counts it moves between differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// This run sent it (counted as created or failed).
+    ThisRun,
+    /// An earlier run sent it and got no answer, or failed it uncertain and did not check
+    /// (counted as failed until checked; sent again if the target does not hold it).
+    UncertainEarlier,
+    /// An earlier run created it maybe twice and did not check (counted as confirmed
+    /// earlier).
+    ConfirmedEarlier,
+}
+
+/// What earlier runs left uncertain, by ordinal (see [`crate::journal`]): records not confirmed
+/// that were sent without an answer (the run was killed) or failed in a way that may have
+/// created them, without a check; and records created "maybe twice", without a check. Few:
+/// the requests in flight when a run stopped, and those that met faults before it.
+struct EarlierDoubts {
+    uncertain: BTreeSet<u64>,
+    unsettled: BTreeSet<u64>,
+}
+
+impl EarlierDoubts {
+    fn is_empty(&self) -> bool {
+        self.uncertain.is_empty() && self.unsettled.is_empty()
+    }
+
+    fn announce(&self, console: &Console) {
+        if !self.uncertain.is_empty() {
+            console.line(format!(
+                "{} record(s) were left uncertain by an earlier run (sent without an answer because it was killed, or failed in a way that may have created them, and not checked): the target is checked for them before anything is sent, and only the ones it does not hold are sent again",
+                self.uncertain.len()
+            ));
+        }
+        if !self.unsettled.is_empty() {
+            console.line(format!(
+                "{} record(s) an earlier run created \"maybe twice\" were not checked (it stopped first): the target is checked for them now",
+                self.unsettled.len()
+            ));
+        }
+    }
 }
 
 /// The sending phase's state.
@@ -795,6 +905,8 @@ struct Run {
     check_problem: Option<String>,
     /// Uncertain records, for the end-of-run check.
     pending: Vec<Pending>,
+    /// Records an earlier run left uncertain (see [`EarlierDoubts`]).
+    uncertain_earlier: u64,
     /// Request tasks that panicked: their records count as not sent.
     panicked: u64,
     unanswered_in_a_row: u32,
@@ -823,6 +935,7 @@ impl Run {
             refusal_codes: std::collections::BTreeSet::new(),
             check_problem: None,
             pending: Vec::new(),
+            uncertain_earlier: 0,
             panicked: 0,
             unanswered_in_a_row: 0,
             base_url: String::new(),
@@ -858,7 +971,7 @@ impl Run {
         console: &Console,
     ) {
         let concurrency = config.concurrency.max(1);
-        let (progress, console) = Progress::start(config.progress, self.to_send, console);
+        let (progress, console) = Progress::start(config.progress, to_send.len(), console);
         let mut progress = progress;
         let (jobs_sender, mut jobs) = mpsc::channel::<Job>(concurrency * 2);
         let stop_reading = Arc::new(AtomicBool::new(false));
@@ -905,7 +1018,7 @@ impl Run {
                             self.ending = Ending::Interrupted;
                         }
                         console.line(format!(
-                            "interrupted again: abandoning {} requests in flight (the next run sends their records again, under the same external_id)",
+                            "interrupted again: abandoning {} requests in flight (the next run checks the target for their records before sending them again)",
                             in_flight.len()
                         ));
                         in_flight.abort_all();
@@ -938,6 +1051,19 @@ impl Run {
                 job = jobs.recv(), if !self.stopping() && !input_done && in_flight.len() < concurrency => {
                     match job {
                         Some(job) => {
+                            // The intent goes to the journal before the request goes out, so
+                            // that a kill while it is in flight leaves a trace the next run
+                            // checks instead of sending it blind.
+                            let intent = JournalEntry::new(
+                                job.ordinal,
+                                job.line,
+                                job.external_id.clone(),
+                                EntryResult::Sending,
+                            );
+                            if let Err(error) = journal.append(&intent) {
+                                self.abort(error.to_string());
+                                continue;
+                            }
                             let client = target.client.clone();
                             in_flight.spawn(async move {
                                 let result = client.create_external_interview(&job.request).await;
@@ -999,8 +1125,10 @@ impl Run {
         verdicts
     }
 
-    /// Counts, journals and reports what the check found; returns the failure reports whose
-    /// records must still be copied from the input, by ordinal.
+    /// Counts, journals and reports what the check found; adds to `deferred` the failure
+    /// reports whose records must still be copied from the input, and to `resend` the
+    /// records of an earlier run that the target does not hold (to be sent now).
+    #[allow(clippy::too_many_arguments)]
     fn apply_verdicts(
         &mut self,
         pending: Vec<Pending>,
@@ -1009,11 +1137,16 @@ impl Run {
         failures: &mut FailuresWriter,
         console: &Console,
         source: &str,
-    ) -> BTreeMap<u64, FailureReport> {
-        let mut deferred = BTreeMap::new();
+        deferred: &mut BTreeMap<u64, FailureReport>,
+        resend: &mut Bitset,
+    ) {
         for (pending, verdict) in pending.into_iter().zip(verdicts) {
             let (ordinal, line) = (pending.record.ordinal, pending.record.line);
             let (entry, report) = match verdict {
+                Verdict::Absent if pending.origin == Origin::UncertainEarlier => {
+                    resend.insert(ordinal);
+                    (Some(self.uncertain_absent(pending)), None)
+                }
                 Verdict::Once(id) => (Some(self.found_once(pending, id)), None),
                 Verdict::Many(ids) => {
                     let (entry, report) = self.found_many(pending, ids);
@@ -1036,7 +1169,21 @@ impl Run {
                 deferred.insert(ordinal, report);
             }
         }
-        deferred
+    }
+
+    /// A record an earlier run left uncertain that the target does not hold: its request
+    /// created nothing, so it is sent again now, like any record not confirmed.
+    fn uncertain_absent(&mut self, pending: Pending) -> JournalEntry {
+        let mut entry = pending.entry;
+        self.checked += 1;
+        self.failed -= 1;
+        entry.at_ms = now_ms();
+        entry.checked = Some(Checked::Absent);
+        entry.reason = Some(
+            "an earlier run left its outcome uncertain; the target does not hold it (checked), so it is sent again"
+                .to_owned(),
+        );
+        entry
     }
 
     /// The target holds the uncertain record once: created, or already present if our call
@@ -1046,6 +1193,7 @@ impl Run {
             record,
             mut entry,
             failure,
+            ..
         } = pending;
         self.checked += 1;
         entry.at_ms = now_ms();
@@ -1079,12 +1227,19 @@ impl Run {
             record,
             mut entry,
             failure,
+            origin,
         } = pending;
         self.checked += 1;
         self.duplicated += 1;
-        match &failure {
-            Some(_) => self.failed -= 1,
-            None => self.created -= 1,
+        match (&failure, origin) {
+            (Some(_), _) => self.failed -= 1,
+            (None, Origin::ConfirmedEarlier) => {
+                // No longer "in the target" but duplicated, which this run reports: it joins
+                // the records this run answers for, so that "not sent" stays right.
+                self.confirmed_earlier -= 1;
+                self.to_send += 1;
+            }
+            (None, _) => self.created -= 1,
         }
         let reason = format!(
             "the target holds {} interviews with external_id {:?} (Feishu ids {}): a request was retried after an attempt that may have been processed, \
@@ -1119,6 +1274,7 @@ impl Run {
             record,
             mut entry,
             failure,
+            ..
         } = pending;
         let Some(mut report) = failure else {
             let why = "the target answered that it created it, but its query does not list it";
@@ -1157,6 +1313,7 @@ impl Run {
                 ..
             } => maybe_created_earlier,
             Doubt::CreatedMaybeTwice => false,
+            Doubt::EarlierRun => true,
         };
         self.failed_maybe_created += u64::from(maybe);
         report.reason.push_str(&format!(
@@ -1187,28 +1344,21 @@ impl Run {
         console: &Console,
         source: &str,
     ) {
-        let mut entry = JournalEntry {
-            record: job.ordinal,
-            line: job.line,
-            external_id: job.external_id.clone(),
-            result: EntryResult::Failed,
-            id: None,
-            code: None,
-            log_id: None,
-            reason: None,
-            at_ms: now_ms(),
-            maybe_twice: false,
-            checked: None,
-            feishu_ids: Vec::new(),
-        };
+        let mut entry = JournalEntry::new(
+            job.ordinal,
+            job.line,
+            job.external_id.clone(),
+            EntryResult::Failed,
+        );
         match result {
             Ok(outcome) => self.record_answer(&job, &outcome, &mut entry),
             Err(error) if error.is_token_error() && !error.may_have_been_created() => {
                 // Never sent: no token could be had for it. The run stops (every record
                 // would need a token); the record counts as not sent and the next run sends
-                // it. Nothing to journal or to fix in the failures file.
+                // it. Nothing to fix in the failures file; the journal closes its intent, so
+                // that the next run need not check the target for it first.
+                entry.reason = Some(format!("not sent: {error}"));
                 self.check_fatal(&error);
-                return;
             }
             Err(error) => {
                 self.record_failure(&job, &error, &mut entry, failures, console, source);
@@ -1274,6 +1424,7 @@ impl Run {
         if job.external_id.is_some()
             && let Some(doubt) = crate::settle::doubt_of(error)
         {
+            entry.uncertain = true;
             entry.reason = Some(format!(
                 "{reason} (uncertain: checked against the target at the end of the run)"
             ));
@@ -1303,6 +1454,105 @@ impl Run {
         }
     }
 
+    /// The uncertain records of earlier runs, read from the input, ready for the check; and
+    /// the failure reports of uncertain records that cannot be checked (no `external_id`),
+    /// by ordinal. Those are journaled as failed now: this run does not send them, and the
+    /// report says to check the target before re-sending them.
+    fn earlier_pending(
+        &mut self,
+        earlier: &EarlierDoubts,
+        input: &File,
+        checker: &Checker,
+        journal: &JournalWriter,
+    ) -> io::Result<(Vec<Pending>, BTreeMap<u64, FailureReport>)> {
+        let wanted: BTreeSet<u64> = earlier
+            .uncertain
+            .union(&earlier.unsettled)
+            .copied()
+            .collect();
+        let jobs = read_some(input, self.report.format, checker, &wanted)?;
+        let mut pending = Vec::with_capacity(jobs.len());
+        let mut unverifiable = BTreeMap::new();
+        for job in jobs {
+            let uncertain = earlier.uncertain.contains(&job.ordinal);
+            let Some(external_id) = job.external_id.clone() else {
+                if uncertain {
+                    let report = self.uncertain_without_id(&job, journal);
+                    unverifiable.insert(job.ordinal, report);
+                }
+                continue;
+            };
+            let (result, doubt, origin) = if uncertain {
+                self.failed += 1;
+                (
+                    EntryResult::Failed,
+                    Doubt::EarlierRun,
+                    Origin::UncertainEarlier,
+                )
+            } else {
+                (
+                    EntryResult::Created,
+                    Doubt::CreatedMaybeTwice,
+                    Origin::ConfirmedEarlier,
+                )
+            };
+            let mut entry =
+                JournalEntry::new(job.ordinal, job.line, job.external_id.clone(), result);
+            entry.maybe_twice = !uncertain;
+            let failure = uncertain.then(|| FailureReport {
+                failures_line: None,
+                input_line: job.line,
+                record: job.ordinal,
+                external_id: job.external_id.clone(),
+                kind: FailureKind::Failed,
+                reason: "an earlier run sent it and stopped before it knew the outcome (it was killed or interrupted before the answer or the check), so it may have been created; not sent again"
+                    .to_owned(),
+                code: None,
+                log_id: None,
+                feishu_ids: Vec::new(),
+            });
+            pending.push(Pending {
+                record: Uncertain {
+                    ordinal: job.ordinal,
+                    line: job.line,
+                    external_id,
+                    application: job.request.external_application_id.clone(),
+                    doubt,
+                },
+                entry,
+                failure,
+                origin,
+            });
+        }
+        Ok((pending, unverifiable))
+    }
+
+    /// A record an earlier run sent without an `external_id` (`--allow-unsafe-retries`) and
+    /// got no answer for: it cannot be looked up, so it is failed, "may have been created",
+    /// and not sent.
+    fn uncertain_without_id(&mut self, job: &Job, journal: &JournalWriter) -> FailureReport {
+        self.failed += 1;
+        self.failed_maybe_created += 1;
+        self.failed_maybe_created_without_id += 1;
+        let reason = "an earlier run sent it and stopped before the answer, so it may have been created; it has no external_id, so it cannot be checked: check the target for it before re-sending it, or it may be created twice".to_owned();
+        let mut entry = JournalEntry::new(job.ordinal, job.line, None, EntryResult::Failed);
+        entry.reason = Some(reason.clone());
+        if let Err(error) = journal.append(&entry) {
+            self.abort(error.to_string());
+        }
+        FailureReport {
+            failures_line: None,
+            input_line: job.line,
+            record: job.ordinal,
+            external_id: None,
+            kind: FailureKind::Failed,
+            reason,
+            code: None,
+            log_id: None,
+            feishu_ids: Vec::new(),
+        }
+    }
+
     /// Keeps an uncertain record for the end-of-run check.
     fn doubt(
         &mut self,
@@ -1326,6 +1576,7 @@ impl Run {
             },
             entry: entry.clone(),
             failure,
+            origin: Origin::ThisRun,
         });
     }
 
@@ -1389,6 +1640,43 @@ fn write_deferred(
         failures.add(None, report)?;
     }
     Ok(())
+}
+
+/// The records of `wanted` (by ordinal) that are still valid, read from the input, in order.
+fn read_some(
+    input: &File,
+    format: InputFormat,
+    checker: &Checker,
+    wanted: &BTreeSet<u64>,
+) -> io::Result<Vec<Job>> {
+    let mut file = input;
+    file.seek(SeekFrom::Start(0))?;
+    let reader = RecordReader::new(
+        BufReader::with_capacity(64 * 1024, file),
+        format,
+        checker.max_record_bytes(),
+    );
+    let mut jobs = Vec::with_capacity(wanted.len());
+    let last = wanted.last().copied().unwrap_or(0);
+    for record in reader {
+        let record = record.map_err(|error| io::Error::other(error.to_string()))?;
+        if record.ordinal > last {
+            break;
+        }
+        if !wanted.contains(&record.ordinal) {
+            continue;
+        }
+        if let Some(valid) = checker.check_bytes(&record.bytes, record.oversize).valid {
+            jobs.push(Job {
+                ordinal: record.ordinal,
+                line: record.line,
+                bytes: record.bytes,
+                request: valid.request,
+                external_id: valid.external_id,
+            });
+        }
+    }
+    Ok(jobs)
 }
 
 /// Reads the input again and hands the records to send to the sending loop. Returns the

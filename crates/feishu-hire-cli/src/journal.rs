@@ -14,6 +14,7 @@
 //! {"run":1,"started_at_ms":1718000000000,"importer":"0.1.0"}
 //! {"record":1,"line":1,"external_id":"ats-1","result":"created","id":"7396…","at_ms":1718000000417}
 //! {"record":2,"line":2,"external_id":"ats-2","result":"already_exists","code":12345,"at_ms":1718000000420}
+//! {"record":3,"line":4,"external_id":"ats-3","result":"sending","at_ms":1718000000421}
 //! {"record":3,"line":4,"external_id":"ats-3","result":"failed","code":1002001,"log_id":"2024…","reason":"…","at_ms":1718000000433}
 //! ```
 //!
@@ -27,27 +28,42 @@
 //!   *confirmed*: Feishu said the interview exists, so no later run sends the record again
 //!   (`already_exists` carries the code that `--already-exists-code` matched).
 //!   `failed` entries are for the record only; a later run retries those records.
+//! - A `failed` entry with `"uncertain":true` may have created the record; like a `sending`
+//!   entry without an answer, it is checked by the next run unless a `checked` entry follows.
+//! - A **`sending`** entry (the intent) is written before each request goes out, and the
+//!   record's answer follows it. A `sending` entry with no later entry for its record means a
+//!   run stopped (killed, or a second Ctrl-C) while the request was in flight: it may have
+//!   been created, so the next run checks the target for it ([`crate::settle`]) before
+//!   sending it again, rather than send it blind (a target that does not honour
+//!   `external_id` would then hold it twice) or call it created.
 //! - An uncertain outcome (see [`crate::settle`]) gets a second entry once the end-of-run
 //!   check has read the target: `"checked":"present_once"` (confirmed, `created` or
 //!   `already_exists`), `"checked":"duplicated"` (confirmed, with every Feishu id in
 //!   `feishu_ids`: never sent again, it would only add a copy) or `"checked":"absent"`
 //!   (`failed`). A `created` entry with `"maybe_twice":true` was created after an earlier
-//!   attempt that may have been processed too.
+//!   attempt that may have been processed too; one without a later `checked` entry (the run
+//!   stopped before its end-of-run check) is checked by the next run.
 //!
 //! # Durability
-//! Each line is written with one `write` as soon as its answer arrives (in
-//! [`JournalWriter::append`], not queued), so a killed process (even SIGKILL) loses nothing it
-//! had been told; lines are `fsync`ed in batches (every 256 lines, with the first line written
+//! Each line is written with one `write` as soon as its answer arrives, and each intent before
+//! its request is sent (in [`JournalWriter::append`], not queued), so a killed process (even
+//! SIGKILL) loses nothing it had been told, nor what it was about to ask; lines are `fsync`ed in batches (every 256 lines, with the first line written
 //! a second or more after the last `fsync`, and at the end), so a power cut loses at most the
 //! last batch, whose
 //! records are then sent again under the same `external_id` (which Feishu deduplicates for
 //! 24 h). A last line cut short by a kill is dropped when the journal is next opened; damage
 //! anywhere else stops the import rather than guess.
 //!
+//! # Memory
+//! Reading a journal keeps one bit per record (confirmed or not), plus the ordinals of the
+//! records still uncertain: `sending` without an answer (at most the requests in flight when
+//! a run stopped), and `uncertain` failures and `maybe_twice` creations without a check.
+//!
 //! # Locking
 //! An import holds an exclusive lock on its journal ([`std::fs::File::try_lock`]) for its whole
 //! run; a second import of the same input is refused at once.
 
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -154,6 +170,9 @@ pub enum EntryResult {
     AlreadyExists,
     /// The record was not confirmed; a later run tries again.
     Failed,
+    /// The intent: the request is about to be sent; its answer follows in a later entry. Left
+    /// without one, the record's outcome is unknown (see the module docs).
+    Sending,
 }
 
 impl EntryResult {
@@ -194,12 +213,39 @@ pub struct JournalEntry {
     /// `checked` says what the target holds.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub maybe_twice: bool,
+    /// `failed`, but the call may have created it (every attempt timed out, was cut or met a
+    /// server error, or a refusal named `external_id`): a later entry with `checked` says what
+    /// the target holds; without one (the run stopped first), the next run checks.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
     /// What the end-of-run check found in the target for an uncertain record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked: Option<Checked>,
     /// The Feishu ids the check found (several for a duplicate).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feishu_ids: Vec<String>,
+}
+
+impl JournalEntry {
+    /// An entry for `record` (at `line`, sent under `external_id`) with `result`, stamped now,
+    /// and nothing else yet.
+    pub fn new(record: u64, line: u64, external_id: Option<String>, result: EntryResult) -> Self {
+        Self {
+            record,
+            line,
+            external_id,
+            result,
+            id: None,
+            code: None,
+            log_id: None,
+            reason: None,
+            at_ms: now_ms(),
+            maybe_twice: false,
+            uncertain: false,
+            checked: None,
+            feishu_ids: Vec::new(),
+        }
+    }
 }
 
 /// What the target held when an uncertain record was checked.
@@ -316,6 +362,11 @@ pub struct Journal {
     file: File,
     header: Option<JournalHeader>,
     confirmed: Bitset,
+    /// Records whose last entry is a `sending` one (no answer), or an `uncertain` failure
+    /// (not checked).
+    uncertain: BTreeSet<u64>,
+    /// Records created `maybe_twice` (with an `external_id`) and not checked since.
+    unsettled: BTreeSet<u64>,
     runs: u32,
     entries: u64,
     repaired_tail: bool,
@@ -360,6 +411,8 @@ impl Journal {
             file,
             header: None,
             confirmed: Bitset::new(),
+            uncertain: BTreeSet::new(),
+            unsettled: BTreeSet::new(),
             runs: 0,
             entries: 0,
             repaired_tail: false,
@@ -467,6 +520,22 @@ impl Journal {
                 if entry.result.is_confirmed() {
                     self.confirmed.insert(entry.record);
                 }
+                // Entries come in the order they happened: an intent stays open until any
+                // other entry of its record, an uncertain failure or a `maybe_twice` until a
+                // `checked` one (which repeats the flag, so the order of these lines matters).
+                if entry.result == EntryResult::Sending
+                    || (entry.uncertain && entry.checked.is_none())
+                {
+                    self.uncertain.insert(entry.record);
+                } else {
+                    self.uncertain.remove(&entry.record);
+                }
+                if entry.maybe_twice && entry.external_id.is_some() {
+                    self.unsettled.insert(entry.record);
+                }
+                if entry.checked.is_some() {
+                    self.unsettled.remove(&entry.record);
+                }
             }
         }
         Ok(())
@@ -490,6 +559,18 @@ impl Journal {
     /// Number of records confirmed by earlier runs.
     pub fn confirmed_count(&self) -> u64 {
         self.confirmed.len()
+    }
+
+    /// Records not confirmed whose outcome an earlier run left uncertain: sent without an
+    /// answer (it was killed, or abandoned them), or failed in a way that may have created
+    /// them and not checked since (it stopped before its end-of-run check).
+    pub fn uncertain(&self) -> &BTreeSet<u64> {
+        &self.uncertain
+    }
+
+    /// Records an earlier run created `maybe_twice` and did not check (it stopped first).
+    pub fn unsettled(&self) -> &BTreeSet<u64> {
+        &self.unsettled
     }
 
     /// Number of earlier runs.
@@ -693,6 +774,7 @@ mod tests {
             reason: None,
             at_ms: 2,
             maybe_twice: false,
+            uncertain: false,
             checked: None,
             feishu_ids: Vec::new(),
         }
@@ -797,6 +879,54 @@ mod tests {
             "{error}"
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), data);
+    }
+
+    #[test]
+    fn intents_without_an_answer_and_unchecked_maybe_twice_are_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut journal = Journal::open(&path).unwrap();
+        journal.bind(header("aa")).unwrap();
+        let writer = journal.into_writer();
+        // 1 answered, 2 in flight at the kill, 3 created maybe twice and never checked,
+        // 4 created maybe twice and checked, 5 answered as failed (certainly not created).
+        for record in 1..=5 {
+            writer.append(&entry(record, EntryResult::Sending)).unwrap();
+        }
+        writer.append(&entry(1, EntryResult::Created)).unwrap();
+        let mut maybe_twice = entry(3, EntryResult::Created);
+        maybe_twice.maybe_twice = true;
+        writer.append(&maybe_twice).unwrap();
+        let mut checked = entry(4, EntryResult::Created);
+        checked.maybe_twice = true;
+        writer.append(&checked).unwrap();
+        checked.checked = Some(Checked::PresentOnce);
+        writer.append(&checked).unwrap();
+        writer.append(&entry(5, EntryResult::Failed)).unwrap();
+        // 6 failed in a way that may have created it, and was not checked; 7 was checked.
+        for record in [6, 7] {
+            let mut failed = entry(record, EntryResult::Failed);
+            failed.uncertain = true;
+            writer.append(&failed).unwrap();
+        }
+        let mut absent = entry(7, EntryResult::Failed);
+        absent.uncertain = true;
+        absent.checked = Some(Checked::Absent);
+        writer.append(&absent).unwrap();
+        writer.close().unwrap();
+
+        let journal = Journal::open(&path).unwrap();
+        assert_eq!(
+            journal.uncertain().iter().copied().collect::<Vec<_>>(),
+            [2, 6]
+        );
+        assert_eq!(journal.unsettled().iter().copied().collect::<Vec<_>>(), [3]);
+        assert!(!journal.is_confirmed(2) && journal.is_confirmed(3));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(r#""record":2,"line":2,"external_id":"id-2","result":"sending""#),
+            "{text}"
+        );
     }
 
     #[test]
