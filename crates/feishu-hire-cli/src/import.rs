@@ -125,6 +125,12 @@ pub struct Target {
     /// about one timeout, with every record "not sent". `None` skips the check (a fixed
     /// tenant token has nothing to fetch).
     pub preflight: Option<Preflight>,
+    /// The client for the read-only queries that check uncertain records (at the end of the
+    /// run, and for a resumed run's leftovers); `None` uses `client`. The command line gives
+    /// them their own retry budget (the client's default policy), whatever `--max-attempts`
+    /// allows the creates: a query is safe to repeat, and one that fails leaves its records
+    /// unchecked.
+    pub query_client: Option<Client>,
 }
 
 /// The token fetch made before sending: a client and the app credentials to fetch with.
@@ -163,7 +169,20 @@ impl Target {
             client,
             description: description.into(),
             preflight: None,
+            query_client: None,
         }
+    }
+
+    /// Checks uncertain records through `client` (see [`Target::query_client`]).
+    #[must_use]
+    pub fn with_query_client(mut self, client: Client) -> Self {
+        self.query_client = Some(client);
+        self
+    }
+
+    /// The client the checks query through.
+    pub(crate) fn queries(&self) -> &Client {
+        self.query_client.as_ref().unwrap_or(&self.client)
     }
 
     /// Journals records under `identity` instead of the base URL.
@@ -1112,7 +1131,7 @@ impl Run {
         let records: Vec<Uncertain> = pending.iter().map(|p| p.record.clone()).collect();
         let verdicts = crate::settle::check(
             &records,
-            &target.client,
+            target.queries(),
             config.concurrency,
             config.progress,
             console,

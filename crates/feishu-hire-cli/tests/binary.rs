@@ -922,3 +922,48 @@ async fn duplicates_a_killed_run_left_unchecked_are_reported_by_the_next_run() {
     assert_eq!(again["uncertain_earlier"], 0, "{again}");
     assert_eq!(again["checked_in_target"], 0, "{again}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_max_attempts_1_the_checking_queries_still_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path(), 40, 63);
+    let journal = dir.path().join("in.journal");
+    // Server errors on creates and queries alike. One request at a time, so that the seeded
+    // faults fall on the same requests every run.
+    let sandbox = sandbox_without_idempotency(FaultConfig::seeded(63).server_error_rate(0.3)).await;
+    let output = finish(spawn(import(
+        &sandbox,
+        &input,
+        &journal,
+        &["--rate", "off", "--concurrency", "1", "--max-attempts", "1"],
+    )))
+    .await;
+    let summary = summary(&output);
+    let stderr = text(&output.stderr);
+    // Each failed create may have taken effect (a server error): the end-of-run check read
+    // them all back, retrying the queries the faults failed, and found them absent.
+    let faults = sandbox.stats().faults;
+    assert!(
+        faults.server_errors > summary["failed"].as_u64().unwrap(),
+        "{faults:?}"
+    );
+    assert!(summary["failed"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(
+        summary["checked_in_target"], summary["failed"],
+        "{summary}\n{stderr}"
+    );
+    assert!(summary["check_problem"].is_null(), "{summary}");
+    assert_eq!(summary["failed_maybe_created"], 0, "{summary}");
+    assert!(!stderr.contains("the check could not tell"), "{stderr}");
+}
+
+#[test]
+fn max_attempts_help_says_the_checking_queries_keep_their_own_retries() {
+    let output = feishu_hire().args(["import", "--help"]).output().unwrap();
+    let help = text(&output.stdout);
+    assert!(
+        help.contains("bounds the creates only")
+            && help.contains("keep the client's default budget"),
+        "{help}"
+    );
+}
