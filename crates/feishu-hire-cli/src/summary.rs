@@ -158,6 +158,25 @@ impl Summary {
         advice
     }
 
+    /// The last line: how the run ended and what to do next.
+    fn verdict(&self) -> String {
+        match self.ending {
+            Ending::Interrupted => format!(
+                "Interrupted: {} of {} records are in the target; run the same command again to finish.",
+                self.in_target(),
+                self.records
+            ),
+            Ending::Aborted => format!(
+                "Stopped: {}. Fix it and run the same command again to finish.",
+                self.abort_reason.as_deref().unwrap_or("an error")
+            ),
+            Ending::Finished if self.is_complete() => {
+                format!("Done: all {} records are in the target.", self.records)
+            }
+            Ending::Finished => self.advice(),
+        }
+    }
+
     /// Records now known to be in the target (created now, already present, or confirmed
     /// by an earlier run).
     pub fn in_target(&self) -> u64 {
@@ -252,21 +271,7 @@ impl fmt::Display for Summary {
         if let Some(peak) = self.peak_memory_bytes {
             writeln!(f, "  {:<18} {}", "peak memory", human_bytes(peak))?;
         }
-        let verdict = match self.ending {
-            Ending::Interrupted => format!(
-                "Interrupted: {} of {} records are in the target; run the same command again to finish.",
-                self.in_target(),
-                self.records
-            ),
-            Ending::Aborted => format!(
-                "Stopped: {}. Fix it and run the same command again to finish.",
-                self.abort_reason.as_deref().unwrap_or("an error")
-            ),
-            Ending::Finished if self.is_complete() => {
-                format!("Done: all {} records are in the target.", self.records)
-            }
-            Ending::Finished => self.advice(),
-        };
+        let verdict = self.verdict();
         write!(f, "{verdict} (exit code {})", self.exit_code)
     }
 }
