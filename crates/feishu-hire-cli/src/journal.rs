@@ -541,11 +541,6 @@ impl Journal {
         Ok(())
     }
 
-    /// The journal's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The header, unless the journal is new.
     pub fn header(&self) -> Option<&JournalHeader> {
         self.header.as_ref()
@@ -557,6 +552,7 @@ impl Journal {
     }
 
     /// Number of records confirmed by earlier runs.
+    #[cfg(test)]
     pub fn confirmed_count(&self) -> u64 {
         self.confirmed.len()
     }
