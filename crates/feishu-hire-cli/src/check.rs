@@ -137,11 +137,6 @@ impl CheckOutcome {
             .filter(|f| f.severity == Severity::Warning)
             .count()
     }
-
-    /// The first error, if any.
-    pub fn first_error(&self) -> Option<&Finding> {
-        self.findings.iter().find(|f| f.severity == Severity::Error)
-    }
 }
 
 /// Checks records against the request schema and the rules in the module docs.
@@ -162,12 +157,12 @@ impl fmt::Debug for Checker {
     }
 }
 
-/// Options of a [`Checker`].
+/// How records are checked (the same for `validate`, `import` and `verify`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckOptions {
     /// Records longer than this many bytes are errors.
     pub max_record_bytes: usize,
-    /// Give records without `external_id` a derived one ([`crate::derive_id`]).
+    /// Give records without `external_id` a derived one (`--derive-external-id`).
     pub derive_external_ids: bool,
     /// Treat warnings as errors.
     pub strict: bool,

@@ -191,7 +191,10 @@ pub struct TargetArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
 
-    /// Attempts per request, the first included; the client retries only what is safe.
+    /// Attempts per request, the first included; the client retries only what is safe. In
+    /// `import` this bounds the creates only: the queries that check uncertain records against
+    /// the target are read-only, safe to repeat, and keep the client's default budget (5
+    /// attempts with backoff, 60 s), whatever this says.
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
 
@@ -615,19 +618,11 @@ fn build_target(
     if extras.no_retry_after_uncertain {
         policy = policy.no_retry_after_possible_effect();
     }
-    let mut builder = Client::builder()
-        .base_url(base_url)
-        .timeout(timeout)
-        .retry_policy(policy);
+    let mut builder = Client::builder().base_url(base_url).timeout(timeout);
     builder = match rate {
         Rate::PerSecond(rate) => builder.rate_limit_per_second(rate),
         Rate::Off => builder.no_rate_limit(),
     };
-    if !extras.already_exists_codes.is_empty() {
-        builder = builder.already_exists(AlreadyExistsRule::codes(
-            extras.already_exists_codes.iter().copied(),
-        ));
-    }
     builder = match (
         sandbox_credentials,
         &args.tenant_access_token,
@@ -644,15 +639,26 @@ fn build_target(
             ));
         }
     };
-    let client = builder
-        .build()
-        .map_err(|error| format!("cannot set up the client for {description}: {error}"))?;
+    // The checking queries get the default retry policy (see `--max-attempts`).
+    let queries = builder.clone().retry_policy(RetryPolicy::new());
+    if !extras.already_exists_codes.is_empty() {
+        builder = builder.already_exists(AlreadyExistsRule::codes(
+            extras.already_exists_codes.iter().copied(),
+        ));
+    }
+    let built = |builder: feishu_hire_client::ClientBuilder| {
+        builder
+            .build()
+            .map_err(|error| format!("cannot set up the client for {description}: {error}"))
+    };
+    let client = built(builder.retry_policy(policy))?;
+    let query_client = built(queries)?;
     let app = match (sandbox_credentials, &args.tenant_access_token) {
         (Some(app), _) => Some(app),
         (None, Some(_)) => None,
         (None, None) => args.app_id.as_deref().zip(args.app_secret.as_deref()),
     };
-    let mut target = Target::new(client, description);
+    let mut target = Target::new(client, description).with_query_client(query_client);
     if let Some((id, secret)) = app {
         // The token fetch before sending gets no retry after a timeout (its whole budget is one
         // timeout), so that a target that never answers stops the run in about that long.

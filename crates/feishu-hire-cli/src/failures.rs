@@ -133,11 +133,6 @@ impl FailuresWriter {
         Ok(())
     }
 
-    /// Number of failed records written.
-    pub fn count(&self) -> u64 {
-        self.reports
-    }
-
     /// Adds a failed record: `bytes` as read from the input (`None` if it was too large).
     pub fn add(&mut self, bytes: Option<&[u8]>, mut report: FailureReport) -> io::Result<()> {
         if self.files.is_none() {

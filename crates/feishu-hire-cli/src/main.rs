@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
-use feishu_hire_cli::cli::{Cli, Command, run};
+use feishu_hire_cli::{Cli, Command, run};
 
 fn main() {
     let cli = Cli::parse();

@@ -9,7 +9,11 @@
 //! - its call failed in a way that may have taken effect (every attempt timed out, was cut or
 //!   met a server error): it may exist once, twice, or not at all;
 //! - it was refused with an answer no `--already-exists-code` recognises but that names its
-//!   `external_id` (Feishu does not document its answer to a repeat): it may be there already.
+//!   `external_id` (Feishu does not document its answer to a repeat): it may be there already;
+//! - an earlier run sent it and stopped before the answer (killed, or a second Ctrl-C): its
+//!   journal has the intent and nothing after it; or that run left any of the above unchecked
+//!   (it stopped before its end-of-run check). The resumed run checks such records before it
+//!   sends anything, and sends again only the ones the target does not hold.
 //!
 //! Only records with an `external_id` can be looked up: the check pages through the interviews
 //! of each uncertain record's application and counts the ones carrying its `external_id`.
@@ -38,6 +42,10 @@ pub enum Doubt {
         /// Whether an earlier attempt may have been processed.
         maybe_created_earlier: bool,
     },
+    /// An earlier run sent it and stopped before the answer, or failed it in a way that may
+    /// have created it and stopped before checking: it may have been created (twice, if that
+    /// run had retried it).
+    EarlierRun,
 }
 
 /// An uncertain record, as much as the check needs.

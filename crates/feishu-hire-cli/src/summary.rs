@@ -55,8 +55,9 @@ pub struct Summary {
     /// Of those, the ones sent without an `external_id` (`--allow-unsafe-retries`): re-sending
     /// them can create the interview twice.
     pub failed_maybe_created_without_id: u64,
-    /// Of the created, those created after an earlier attempt that may have created them too,
-    /// which the end-of-run check could not settle: each may exist twice (run `verify`).
+    /// Of the created (or confirmed earlier), those created after an earlier attempt that may
+    /// have created them too, which the check could not settle: each may exist twice (run
+    /// `verify`).
     pub created_maybe_twice: u64,
     /// Records the end-of-run check found more than once in the target (duplicates; their
     /// Feishu ids are in the failures report). Not counted as created.
@@ -68,6 +69,11 @@ pub struct Summary {
     pub refused_but_present: u64,
     /// The codes of those refusals, for `--already-exists-code`.
     pub refusal_codes: Vec<i64>,
+    /// Records whose outcome an earlier run left uncertain (it was killed while they were in
+    /// flight, or before it checked them): checked against the target before this run sent
+    /// anything, counted by what the check found (created, duplicated, or failed if it could
+    /// not tell), and sent again only if the target does not hold them.
+    pub uncertain_earlier: u64,
     /// Why some uncertain outcomes could not be checked, if so.
     pub check_problem: Option<String>,
     /// Not sent this run because it stopped early; the next run sends them.
@@ -152,6 +158,25 @@ impl Summary {
         advice
     }
 
+    /// The last line: how the run ended and what to do next.
+    fn verdict(&self) -> String {
+        match self.ending {
+            Ending::Interrupted => format!(
+                "Interrupted: {} of {} records are in the target; run the same command again to finish.",
+                self.in_target(),
+                self.records
+            ),
+            Ending::Aborted => format!(
+                "Stopped: {}. Fix it and run the same command again to finish.",
+                self.abort_reason.as_deref().unwrap_or("an error")
+            ),
+            Ending::Finished if self.is_complete() => {
+                format!("Done: all {} records are in the target.", self.records)
+            }
+            Ending::Finished => self.advice(),
+        }
+    }
+
     /// Records now known to be in the target (created now, already present, or confirmed
     /// by an earlier run).
     pub fn in_target(&self) -> u64 {
@@ -162,7 +187,7 @@ impl Summary {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Import of {} into {}", self.input, self.target)?;
-        let rows: [(&str, u64, &str); 12] = [
+        let rows: [(&str, u64, &str); 13] = [
             ("records", self.records, ""),
             ("created", self.created, ""),
             (
@@ -191,6 +216,11 @@ impl fmt::Display for Summary {
                 "duplicated",
                 self.duplicated_in_target,
                 "held more than once by the target; ids in the failures report",
+            ),
+            (
+                "uncertain earlier",
+                self.uncertain_earlier,
+                "left uncertain by a stopped run; checked first, not sent blind",
             ),
             (
                 "checked",
@@ -241,21 +271,7 @@ impl fmt::Display for Summary {
         if let Some(peak) = self.peak_memory_bytes {
             writeln!(f, "  {:<18} {}", "peak memory", human_bytes(peak))?;
         }
-        let verdict = match self.ending {
-            Ending::Interrupted => format!(
-                "Interrupted: {} of {} records are in the target; run the same command again to finish.",
-                self.in_target(),
-                self.records
-            ),
-            Ending::Aborted => format!(
-                "Stopped: {}. Fix it and run the same command again to finish.",
-                self.abort_reason.as_deref().unwrap_or("an error")
-            ),
-            Ending::Finished if self.is_complete() => {
-                format!("Done: all {} records are in the target.", self.records)
-            }
-            Ending::Finished => self.advice(),
-        };
+        let verdict = self.verdict();
         write!(f, "{verdict} (exit code {})", self.exit_code)
     }
 }
@@ -301,6 +317,7 @@ mod tests_support {
             checked_in_target: 0,
             refused_but_present: 0,
             refusal_codes: Vec::new(),
+            uncertain_earlier: 0,
             check_problem: None,
             not_sent: 0,
             warnings: 0,

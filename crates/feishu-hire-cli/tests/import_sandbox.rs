@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use feishu_hire_cli::console::{Console, ProgressMode};
-use feishu_hire_cli::examples;
-use feishu_hire_cli::import::{ImportConfig, JournalLocation, Target, import};
-use feishu_hire_cli::summary::{Ending, Summary};
+use feishu_hire_cli::{
+    Console, Ending, ImportConfig, JournalLocation, ProgressMode, Summary, Target, examples, import,
+};
 use feishu_hire_client::{Client, RetryPolicy, SleepFuture, Sleeper};
 use feishu_hire_sandbox::{FaultConfig, IdempotencyMode, Sandbox, SandboxConfig};
 
@@ -547,7 +546,7 @@ async fn a_base_url_with_a_path_gets_a_hint() {
             .unwrap()
     };
     let target = Target::new(client(2), "the sandbox, with a path").with_preflight(
-        feishu_hire_cli::import::Preflight::new(client(1), "test-app", "test-secret"),
+        feishu_hire_cli::Preflight::new(client(1), "test-app", "test-secret"),
     );
     let config = config(&input, &dir.path().join("in.journal"));
     let (summary, output) = run(&config, &target).await;

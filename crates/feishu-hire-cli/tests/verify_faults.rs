@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use feishu_hire_cli::console::{Console, ProgressMode};
-use feishu_hire_cli::examples;
-use feishu_hire_cli::import::{ImportConfig, JournalLocation, Target, import};
-use feishu_hire_cli::summary::Summary;
-use feishu_hire_cli::verify::{VerifyConfig, VerifySummary, verify};
+use feishu_hire_cli::{
+    Console, ImportConfig, JournalLocation, ProgressMode, Summary, Target, VerifyConfig,
+    VerifySummary, examples, import, verify,
+};
 use feishu_hire_client::{Client, RetryPolicy, SleepFuture, Sleeper};
 use feishu_hire_sandbox::{FaultConfig, IdempotencyMode, Sandbox, SandboxConfig};
 
