@@ -18,6 +18,8 @@
 //! - the import: [`import()`] with an [`ImportConfig`] into a [`Target`], giving a
 //!   [`Summary`] (or a [`Refusal`] if it did not start);
 //! - the check of a target: [`verify()`] with a [`VerifyConfig`], giving a [`VerifySummary`];
+//! - the check of one record, as `validate` and `import` do it: [`Checker`] (the request's JSON
+//!   Schema, strict decoding, the importer's own rules), giving a [`CheckOutcome`];
 //! - for tests and benchmarks: a [`Console`] that can write to a buffer, and the example
 //!   data generator ([`examples`]).
 //!
@@ -43,7 +45,7 @@ pub mod signals;
 mod summary;
 mod verify;
 
-pub use check::CheckOptions;
+pub use check::{CheckOptions, CheckOutcome, Checker, Finding, Severity, ValidRecord};
 pub use cli::{
     Cli, Command, GenExamplesArgs, ImportArgs, InputArgs, Rate, TargetArgs, ValidateArgs,
     VerifyArgs, run,

@@ -1,6 +1,6 @@
 //! One corpus of create-interview documents, three judges: the emitted request schema (through
 //! an independent JSON Schema validator), the sandbox over HTTP (code 0 or 1002002) and the
-//! importer's checker (`feishu_hire_cli::check::Checker`). They must accept and refuse exactly
+//! importer's checker (`feishu_hire_cli::Checker`). They must accept and refuse exactly
 //! the same documents (issue 11, item 2); where they differ by design, the case says so and why,
 //! and the test holds each judge to its documented verdict, so a difference cannot appear or
 //! disappear unnoticed.
@@ -8,7 +8,7 @@
 //! Every document is sent as the same bytes to all three: the schema validates what
 //! `serde_json` reads from them, as the importer and the sandbox do.
 
-use feishu_hire_cli::check::{CheckOptions, Checker};
+use feishu_hire_cli::{CheckOptions, Checker};
 use feishu_hire_sandbox::SandboxConfig;
 use feishu_hire_types::{CREATE_EXTERNAL_INTERVIEW, TENANT_ACCESS_TOKEN_INTERNAL, schemas};
 use serde_json::{Value, json};
