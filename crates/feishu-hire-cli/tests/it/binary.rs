@@ -3,7 +3,6 @@
 //! flight or unchecked at the kill is checked by the next run, not sent twice), Ctrl-C, the
 //! journal lock, refusing records without `external_id`,
 //! the 24-hour resume warning, and `validate`'s report on `examples/bad.jsonl`.
-#![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,6 @@
 //! or created twice, confirmed records are never re-sent, the failures file is valid re-run
 //! input, `examples/bad.jsonl`'s valid lines go through, and the committed examples are the
 //! generator's output.
-#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

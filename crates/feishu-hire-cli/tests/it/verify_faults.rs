@@ -2,7 +2,6 @@
 //! honouring `external_id` or not, and with runs killed and resumed, `verify` reports exactly
 //! what the sandbox holds (every duplicate and every missing record, none invented), and so
 //! does the summary of an import that was not killed.
-#![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
