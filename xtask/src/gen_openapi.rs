@@ -156,6 +156,19 @@ fn enveloped(model: &Model, envelope: &str, data: Option<&str>) -> Value {
 }
 
 fn param_schema(param: &ParamDef, in_path: bool) -> Value {
+    let mut schema = type_schema_of_param(param, in_path);
+    if let Some(object) = schema.as_object_mut() {
+        if let Some(minimum) = param.bounds.0 {
+            object.insert("minimum".into(), json!(minimum));
+        }
+        if let Some(maximum) = param.bounds.1 {
+            object.insert("maximum".into(), json!(maximum));
+        }
+    }
+    schema
+}
+
+fn type_schema_of_param(param: &ParamDef, in_path: bool) -> Value {
     match &param.ty {
         TypeRef::Enum(name) => json!({ "$ref": format!("#/components/schemas/{name}") }),
         TypeRef::Scalar(Scalar::Int32) => {

@@ -198,6 +198,12 @@ pub struct ParamSpec {
     /// Query parameters only: whether it must be sent. Path parameters are always required.
     #[schemars(with = "Option<bool>")]
     pub required: Option<Spanned<bool>>,
+    /// Integer parameters only: the smallest value the API takes.
+    #[schemars(with = "Option<i64>")]
+    pub minimum: Option<Spanned<i64>>,
+    /// Integer parameters only: the largest value the API takes.
+    #[schemars(with = "Option<i64>")]
+    pub maximum: Option<Spanned<i64>>,
     /// What the parameter means.
     pub description: Text,
     /// An example value.

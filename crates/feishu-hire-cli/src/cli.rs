@@ -183,8 +183,8 @@ pub struct TargetArgs {
     pub concurrency: u16,
 
     /// Requests per second, or `off`. Default: the API's documented limit, 10 (off with
-    /// --sandbox). The queries of `verify` and of the end-of-run check (batch query, whose rate
-    /// Feishu does not document) keep the same pace.
+    /// --sandbox). The queries of `verify` and of the end-of-run check (batch query, also 10/s)
+    /// keep the same pace.
     #[arg(long, value_name = "PER_SECOND|off", value_parser = parse_rate)]
     pub rate: Option<Rate>,
 
@@ -621,7 +621,7 @@ fn build_target(
     }
     let mut builder = Client::builder().base_url(base_url).timeout(timeout);
     builder = match rate {
-        // The queries (batch query: no documented rate) keep the same pace as the creates.
+        // Endpoints without a documented rate keep the same pace as the creates.
         Rate::PerSecond(rate) => builder
             .rate_limit_per_second(rate)
             .undocumented_rate_limit_per_second(rate),

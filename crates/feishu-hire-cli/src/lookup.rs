@@ -16,8 +16,8 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use crate::console::{Console, Progress, ProgressMode};
 use crate::import::{Interrupts, interrupted};
 
-/// Items asked for per page: the endpoint's maximum.
-pub const PAGE_SIZE: i32 = 100;
+/// Items asked for per page: the endpoint's documented maximum (1 to 20).
+pub const PAGE_SIZE: i32 = 20;
 
 /// One interview the target holds, as far as the checks need it.
 #[derive(Debug, Clone, PartialEq, Eq)]

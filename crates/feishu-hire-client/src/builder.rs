@@ -158,7 +158,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Also paces every endpoint whose spec documents no rate limit (batch query, today) at
+    /// Also paces every endpoint whose spec documents no rate limit (update, delete and the
+    /// assessment patch, today) at
     /// `requests` per second, each endpoint on its own. By default such endpoints are not
     /// paced: Feishu documents no rate for them, and the client does not invent one; a bulk
     /// job that queries a lot sets one here. [`no_rate_limit`](Self::no_rate_limit) turns it

@@ -116,12 +116,12 @@ mod tests {
 
     #[test]
     fn undocumented_endpoints_are_paced_only_when_asked() {
-        use feishu_hire_types::BATCH_QUERY_EXTERNAL_INTERVIEW;
+        use feishu_hire_types::DELETE_EXTERNAL_INTERVIEW;
         let spec = RateLimiters::new(RateLimitSetting::FromSpec);
-        assert!(spec.quota(&BATCH_QUERY_EXTERNAL_INTERVIEW).is_none());
+        assert!(spec.quota(&DELETE_EXTERNAL_INTERVIEW).is_none());
         let five = RateLimiters::new(RateLimitSetting::FromSpec).undocumented(NonZeroU32::new(5));
         assert_eq!(
-            five.quota(&BATCH_QUERY_EXTERNAL_INTERVIEW)
+            five.quota(&DELETE_EXTERNAL_INTERVIEW)
                 .map(|q| q.replenish_interval()),
             Some(Duration::from_millis(200))
         );
@@ -132,6 +132,6 @@ mod tests {
             Some(Duration::from_millis(100))
         );
         let off = RateLimiters::new(RateLimitSetting::Off).undocumented(NonZeroU32::new(5));
-        assert!(off.quota(&BATCH_QUERY_EXTERNAL_INTERVIEW).is_none());
+        assert!(off.quota(&DELETE_EXTERNAL_INTERVIEW).is_none());
     }
 }

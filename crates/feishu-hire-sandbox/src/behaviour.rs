@@ -243,10 +243,13 @@ fn batch_query(shared: &Shared, call: &Call<'_>) -> Result<Response, Refusal> {
     let mut ids = body.external_interview_id_list;
     ids.sort_unstable();
     ids.dedup();
+    // Feishu: "when external_interview_id_list is given, it is the only condition; the other
+    // conditions do not apply".
     let filter = QueryFilter {
         external_application_id: call
             .params
             .text("external_application_id")
+            .filter(|_| ids.is_empty())
             .map(str::to_owned),
         ids,
     };
@@ -265,9 +268,7 @@ fn batch_query(shared: &Shared, call: &Call<'_>) -> Result<Response, Refusal> {
             FieldViolation::new()
                 .field("page_size")
                 .value(requested.unwrap_or_default().to_string())
-                .description(format!(
-                    "page_size must be at least 1 (larger than {MAX_PAGE_SIZE} is answered with {MAX_PAGE_SIZE})"
-                )),
+                .description(format!("page_size must be from 1 to {MAX_PAGE_SIZE}")),
         ]));
     };
     let after = match call.params.text("page_token") {

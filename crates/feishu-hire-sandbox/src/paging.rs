@@ -10,12 +10,12 @@ use std::hash::{BuildHasher, RandomState};
 
 use crate::store::QueryFilter;
 
-/// Items per page when the request gives no `page_size`.
+/// Items per page when the request gives no `page_size`, as Feishu documents.
 pub const DEFAULT_PAGE_SIZE: usize = 10;
 
-/// The largest page: a larger `page_size` is answered with this many items. Feishu's SDKs
-/// state no maximum; 100 is the sandbox's choice (Feishu's list endpoints commonly cap there).
-pub const MAX_PAGE_SIZE: usize = 100;
+/// The largest `page_size`, as the spec has it from Feishu's documentation (1 to 20); a size
+/// outside the spec's bounds is refused with the other parameter checks.
+pub const MAX_PAGE_SIZE: usize = 20;
 
 /// Tokens start with this, so one is recognisable in a log.
 const PREFIX: &str = "sbx1.";
@@ -50,15 +50,14 @@ impl PageTokens {
     }
 }
 
-/// The page size to use for a requested one: the default when absent, capped at
-/// [`MAX_PAGE_SIZE`]. `None` for a size below 1.
+/// The page size to use for a requested one: the default when absent. `None` for a size
+/// outside 1 to [`MAX_PAGE_SIZE`] (the parameter checks refuse those first).
 pub(crate) fn page_size(requested: Option<i64>) -> Option<usize> {
     match requested {
         None => Some(DEFAULT_PAGE_SIZE),
-        Some(size) if size < 1 => None,
-        Some(size) => {
-            Some(usize::try_from(size).map_or(MAX_PAGE_SIZE, |size| size.min(MAX_PAGE_SIZE)))
-        }
+        Some(size) => usize::try_from(size)
+            .ok()
+            .filter(|size| (1..=MAX_PAGE_SIZE).contains(size)),
     }
 }
 
@@ -107,12 +106,19 @@ mod tests {
     }
 
     #[test]
-    fn page_sizes_default_and_cap() {
+    fn page_sizes_default_and_bounds() {
         assert_eq!(page_size(None), Some(DEFAULT_PAGE_SIZE));
         assert_eq!(page_size(Some(2)), Some(2));
-        assert_eq!(page_size(Some(100)), Some(100));
-        assert_eq!(page_size(Some(101)), Some(MAX_PAGE_SIZE));
-        assert_eq!(page_size(Some(i64::MAX)), Some(MAX_PAGE_SIZE));
+        assert_eq!(page_size(Some(20)), Some(20));
+        assert_eq!(page_size(Some(21)), None);
+        assert_eq!(page_size(Some(i64::MAX)), None);
+        // The bound is the spec's.
+        let spec = feishu_hire_types::BATCH_QUERY_EXTERNAL_INTERVIEW
+            .query_params
+            .iter()
+            .find(|param| param.name == "page_size")
+            .and_then(|param| param.maximum);
+        assert_eq!(spec, Some(MAX_PAGE_SIZE as i64));
         assert_eq!(page_size(Some(0)), None);
         assert_eq!(page_size(Some(-5)), None);
     }

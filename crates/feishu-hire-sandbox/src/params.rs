@@ -88,12 +88,12 @@ fn typed(param: &Param, text: &str) -> Result<Value, FieldViolation> {
         ParamKind::String => Ok(Value::Text(text.to_owned())),
         ParamKind::Int32 => text
             .parse::<i32>()
-            .map(|number| Value::Integer(number.into()))
-            .map_err(|_| refused("a 32-bit integer")),
+            .map_err(|_| refused("a 32-bit integer"))
+            .and_then(|number| within_bounds(param, number.into()).map_err(|e| refused(&e))),
         ParamKind::Int64 => text
             .parse::<i64>()
-            .map(Value::Integer)
-            .map_err(|_| refused("a 64-bit integer")),
+            .map_err(|_| refused("a 64-bit integer"))
+            .and_then(|number| within_bounds(param, number).map_err(|e| refused(&e))),
         ParamKind::Boolean => match text {
             "true" => Ok(Value::Boolean(true)),
             "false" => Ok(Value::Boolean(false)),
@@ -111,6 +111,19 @@ fn typed(param: &Param, text: &str) -> Result<Value, FieldViolation> {
         }
         // A kind added to the spec format later: keep the text, as for a string.
         _ => Ok(Value::Text(text.to_owned())),
+    }
+}
+
+/// The integer if it is within the parameter's `minimum` and `maximum` from the spec; else
+/// what the parameter must be.
+fn within_bounds(param: &Param, number: i64) -> Result<Value, String> {
+    match (param.minimum, param.maximum) {
+        (Some(low), Some(high)) if !(low..=high).contains(&number) => {
+            Err(format!("from {low} to {high}"))
+        }
+        (Some(low), None) if number < low => Err(format!("at least {low}")),
+        (None, Some(high)) if number > high => Err(format!("at most {high}")),
+        _ => Ok(Value::Integer(number)),
     }
 }
 

@@ -136,6 +136,10 @@ pub struct Param {
     pub kind: ParamKind,
     /// Whether it must be sent (path parameters always).
     pub required: bool,
+    /// The smallest value the API takes (integer parameters).
+    pub minimum: Option<i64>,
+    /// The largest value the API takes (integer parameters).
+    pub maximum: Option<i64>,
 }
 
 /// What a successful answer of an endpoint is.

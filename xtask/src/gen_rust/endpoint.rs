@@ -93,7 +93,20 @@ fn params_rust(model: &Model, params: &[ParamDef]) -> TokenStream {
         let name = &p.name;
         let kind = param_kind(model, &p.ty);
         let required = p.required;
-        quote! { #rt::Param { name: #name, kind: #kind, required: #required } }
+        let bound = |value: Option<i64>| match value {
+            Some(value) => quote! { Some(#value) },
+            None => quote! { None },
+        };
+        let (minimum, maximum) = (bound(p.bounds.0), bound(p.bounds.1));
+        quote! {
+            #rt::Param {
+                name: #name,
+                kind: #kind,
+                required: #required,
+                minimum: #minimum,
+                maximum: #maximum,
+            }
+        }
     });
     quote! { &[#(#items),*] }
 }

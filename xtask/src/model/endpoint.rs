@@ -217,11 +217,16 @@ fn build_params(
             ok = false;
             continue;
         };
+        let Some(bounds) = param_bounds(b, fi, param, &ty) else {
+            ok = false;
+            continue;
+        };
         defs.push(ParamDef {
             name: name.clone(),
             rust_name: name.to_snake_case(),
             ty,
             required,
+            bounds,
             description: param.description.clone(),
             example: param.example.clone(),
         });
@@ -282,6 +287,67 @@ fn shifted(file: &LoadedFile, position: Position, chars: usize) -> Position {
         line: position.line,
         column: position.column + u32::from(quoted) + chars as u32,
     }
+}
+
+/// A parameter's `minimum` and `maximum`: integer parameters only, in order, within the type.
+fn param_bounds(
+    b: &mut Reporter<'_>,
+    fi: usize,
+    param: &ParamSpec,
+    ty: &TypeRef,
+) -> Option<(Option<i64>, Option<i64>)> {
+    let (minimum, maximum) = (&param.minimum, &param.maximum);
+    let Some(first) = minimum.as_ref().or(maximum.as_ref()) else {
+        return Some((None, None));
+    };
+    let range = match ty {
+        TypeRef::Scalar(Scalar::Int32) => i64::from(i32::MIN)..=i64::from(i32::MAX),
+        TypeRef::Scalar(Scalar::Int64) => i64::MIN..=i64::MAX,
+        _ => {
+            b.error(
+                fi,
+                pos(first.referenced),
+                format!(
+                    "parameter `{}` has a `minimum` or `maximum` but is not an integer",
+                    param.name.value
+                ),
+                "bounds apply to `int32` and `int64` parameters; remove them",
+            );
+            return None;
+        }
+    };
+    for bound in [minimum, maximum].into_iter().flatten() {
+        if !range.contains(&bound.value) {
+            b.error(
+                fi,
+                pos(bound.referenced),
+                format!(
+                    "{} does not fit the type of parameter `{}`",
+                    bound.value, param.name.value
+                ),
+                format!("use a bound from {} to {}", range.start(), range.end()),
+            );
+            return None;
+        }
+    }
+    if let (Some(low), Some(high)) = (minimum, maximum)
+        && low.value > high.value
+    {
+        b.error(
+            fi,
+            pos(high.referenced),
+            format!(
+                "the maximum of parameter `{}` ({}) is below its minimum ({})",
+                param.name.value, high.value, low.value
+            ),
+            "swap them",
+        );
+        return None;
+    }
+    Some((
+        minimum.as_ref().map(|m| m.value),
+        maximum.as_ref().map(|m| m.value),
+    ))
 }
 
 /// Checks path placeholders against the declared path parameters, both ways.

@@ -163,6 +163,8 @@ pub struct ParamDef {
     pub ty: TypeRef,
     /// Required (always for path parameters).
     pub required: bool,
+    /// The smallest and largest values the API takes (integer parameters).
+    pub bounds: (Option<i64>, Option<i64>),
     /// Description.
     pub description: Text,
     /// Example.

@@ -117,6 +117,7 @@ fn the_fixture_uses_every_construct_of_the_format() {
         "data: LoanData",
         "response: LibraryTokenResponse",
         "error_refs:",
+        "maximum: 50",
     ] {
         assert!(
             spec.contains(needle),

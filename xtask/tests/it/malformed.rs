@@ -53,6 +53,7 @@ malformed! {
     get_with_body,
     idempotency_by_method_on_post,
     pagination_incomplete,
+    param_bounds,
     placeholder_typo,
     cycle,
     duplicate_error_code,

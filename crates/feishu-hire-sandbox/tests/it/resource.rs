@@ -304,7 +304,7 @@ async fn batch_query_pages_through_an_application_in_creation_order() {
 }
 
 #[tokio::test]
-async fn batch_query_defaults_to_10_and_caps_the_page_size_at_100() {
+async fn batch_query_defaults_to_10_and_takes_page_sizes_from_1_to_20() {
     let (harness, token) = sandbox().await;
     for index in 0..=MAX_PAGE_SIZE {
         create(
@@ -324,16 +324,34 @@ async fn batch_query_defaults_to_10_and_caps_the_page_size_at_100() {
     assert_eq!(item_ids(&default).len(), 10);
     assert_eq!(default.body["data"]["has_more"], true);
 
-    for huge in ["101", "1000", "2147483647"] {
-        let capped = query(
+    let largest = query(
+        &harness,
+        &token,
+        &format!("external_application_id=app-a&page_size={MAX_PAGE_SIZE}"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(item_ids(&largest).len(), MAX_PAGE_SIZE);
+    assert_eq!(largest.body["data"]["has_more"], true);
+
+    // Feishu documents 1 to 20: a size outside is a field violation naming `page_size`.
+    for outside in ["0", "21", "1000", "2147483647"] {
+        let refused = query(
             &harness,
             &token,
-            &format!("external_application_id=app-a&page_size={huge}"),
+            &format!("external_application_id=app-a&page_size={outside}"),
             &json!({}),
         )
         .await;
-        assert_eq!(item_ids(&capped).len(), MAX_PAGE_SIZE, "{huge}");
-        assert_eq!(capped.body["data"]["has_more"], true);
+        assert_eq!(
+            (refused.status, refused.code()),
+            (400, 1002002),
+            "{outside}"
+        );
+        assert_eq!(
+            refused.body["error"]["field_violations"][0]["field"], "page_size",
+            "{outside}"
+        );
     }
 }
 
@@ -359,7 +377,7 @@ async fn batch_query_with_ids_returns_those_interviews() {
     );
     assert_eq!(found.body["data"]["items"][0]["external_id"], "a");
 
-    // With an application as well, both must match.
+    // With an application as well, the list is the only condition (as Feishu documents).
     let both = query(
         &harness,
         &token,
@@ -367,7 +385,7 @@ async fn batch_query_with_ids_returns_those_interviews() {
         &json!({"external_interview_id_list": [a, b]}),
     )
     .await;
-    assert_eq!(item_ids(&both), [b]);
+    assert_eq!(item_ids(&both), [a, b]);
 }
 
 #[tokio::test]
@@ -790,10 +808,24 @@ async fn the_new_endpoints_need_a_token_and_follow_their_own_rate_limits() {
     assert_eq!(limited.header("x-ogw-ratelimit-limit"), Some("20"));
     // Each endpoint has its own budget: creating interviews is not affected.
     assert_eq!(harness.create(&token, &minimal("ats-2")).await.code(), 0);
-    // Endpoints without a limit in the spec have none.
-    for _ in 0..30 {
+    // The batch query has its own 10 per second.
+    for _ in 0..10 {
         let answer = query(&harness, &token, "external_application_id=x", &json!({})).await;
         assert_eq!(answer.code(), 0);
+    }
+    let limited = query(&harness, &token, "external_application_id=x", &json!({})).await;
+    assert_eq!((limited.status, limited.code()), (429, 99991400));
+    // Endpoints without a limit in the spec (delete) have none.
+    for n in 0..30 {
+        let answer = harness
+            .call(
+                Method::DELETE,
+                &format!("/open-apis/hire/v1/external_interviews/missing-{n}"),
+                &token,
+                None,
+            )
+            .await;
+        assert_ne!(answer.status, 429);
     }
 }
 

@@ -97,6 +97,8 @@ pub const UPDATE_EXTERNAL_INTERVIEW: ::feishu_hire_types::Endpoint = ::feishu_hi
             name: "external_interview_id",
             kind: ::feishu_hire_types::ParamKind::String,
             required: true,
+            minimum: None,
+            maximum: None,
         },
     ],
     query_params: &[],
@@ -197,6 +199,8 @@ pub const DELETE_EXTERNAL_INTERVIEW: ::feishu_hire_types::Endpoint = ::feishu_hi
             name: "external_interview_id",
             kind: ::feishu_hire_types::ParamKind::String,
             required: true,
+            minimum: None,
+            maximum: None,
         },
     ],
     query_params: &[],
@@ -275,6 +279,8 @@ pub type DeleteExternalInterviewResponse = super::ApiResponse<
 /// - Access token: tenant
 /// - App types: custom
 /// - Scope: `hire:external_application` (Update external applications)
+/// - Scope: `hire:external_application:readonly` (Read external applications)
+/// - Rate limit: 10 requests per 1 s
 /// - Idempotency: read-only: safe to repeat
 ///
 /// | HTTP | Code | Meaning |
@@ -292,24 +298,33 @@ pub const BATCH_QUERY_EXTERNAL_INTERVIEW: ::feishu_hire_types::Endpoint = ::feis
             name: "external_application_id",
             kind: ::feishu_hire_types::ParamKind::String,
             required: false,
+            minimum: None,
+            maximum: None,
         },
         ::feishu_hire_types::Param {
             name: "page_size",
             kind: ::feishu_hire_types::ParamKind::Int32,
             required: false,
+            minimum: Some(1i64),
+            maximum: Some(20i64),
         },
         ::feishu_hire_types::Param {
             name: "page_token",
             kind: ::feishu_hire_types::ParamKind::String,
             required: false,
+            minimum: None,
+            maximum: None,
         },
     ],
     has_body: true,
     response: ::feishu_hire_types::ResponseShape::Envelope,
     paginated: true,
     access_token: ::feishu_hire_types::AccessTokenKind::Tenant,
-    scopes: &["hire:external_application"],
-    rate_limit: None,
+    scopes: &["hire:external_application", "hire:external_application:readonly"],
+    rate_limit: Some(::feishu_hire_types::RateLimit {
+        requests: 10,
+        per_seconds: 1,
+    }),
     idempotency: ::feishu_hire_types::Idempotency::ReadOnly,
     error_codes: &[1002001, 1002002],
     docs: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/batch_query",
@@ -332,9 +347,9 @@ pub struct BatchQueryExternalInterviewRequest {
     /// Example: `"6960663240925956437"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_application_id: Option<String>,
-    /// Query parameter `page_size`: Items per page (SDK models; the SDKs state no maximum)
+    /// Query parameter `page_size`: Items per page; 10 when not sent, from 1 to 20
     ///
-    /// 分页大小（SDK models）
+    /// 分页大小，默认值 10，取值范围 1～20
     ///
     /// Example: `10`
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -368,7 +383,7 @@ impl BatchQueryExternalInterviewRequest {
         self
     }
 
-    /// Sets the query parameter `page_size`: Items per page (SDK models; the SDKs state no maximum)
+    /// Sets the query parameter `page_size`: Items per page; 10 when not sent, from 1 to 20
     #[must_use]
     pub fn page_size(mut self, value: i32) -> Self {
         self.page_size = Some(value);
@@ -1134,9 +1149,9 @@ impl UpdateExternalInterviewBody {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct BatchQueryExternalInterviewBody {
-    /// Ids of the interviews to read; when given, only those are listed (SDK models)
+    /// Ids of the interviews to read; when given, it is the only condition and the query parameters are ignored
     ///
-    /// 外部面试 ID 列表（SDK models）；传入时按 ID 查询
+    /// 外部面试 ID 列表，当传此值时，仅以此值作为条件查询，其他查询条件不生效
     ///
     /// Example: `["6960663240925956436"]`
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -1151,7 +1166,7 @@ impl BatchQueryExternalInterviewBody {
         }
     }
 
-    /// Sets (replaces) `external_interview_id_list`: Ids of the interviews to read; when given, only those are listed (SDK models)
+    /// Sets (replaces) `external_interview_id_list`: Ids of the interviews to read; when given, it is the only condition and the query parameters are ignored
     #[must_use]
     pub fn external_interview_id_list(
         mut self,

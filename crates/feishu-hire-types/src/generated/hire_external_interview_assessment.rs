@@ -97,6 +97,8 @@ pub const PATCH_EXTERNAL_INTERVIEW_ASSESSMENT: ::feishu_hire_types::Endpoint = :
             name: "external_interview_assessment_id",
             kind: ::feishu_hire_types::ParamKind::String,
             required: true,
+            minimum: None,
+            maximum: None,
         },
     ],
     query_params: &[],
