@@ -145,6 +145,7 @@ mod client;
 mod error;
 mod paginate;
 mod rate_limit;
+mod request_id;
 mod retry;
 mod secret;
 mod token;
