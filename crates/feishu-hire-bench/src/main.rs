@@ -42,10 +42,10 @@ struct Args {
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Section::Client, Section::Importer, Section::Sandbox])]
     only: Vec<Section>,
     /// Repetitions of each measurement; the median is used.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 11)]
     rounds: usize,
     /// Seconds each timed measurement runs.
-    #[arg(long, default_value_t = 0.6)]
+    #[arg(long, default_value_t = 0.4)]
     seconds: f64,
     /// Concurrent tasks of the "N tasks" client comparison and of the importer
     /// (`--concurrency`) and its reqwest baseline.
