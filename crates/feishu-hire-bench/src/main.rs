@@ -3,7 +3,7 @@
 //! interleaved, printed as ratios. Absolute times depend on the machine; ratios much less.
 //!
 //! ```text
-//! cargo run --release -p feishu-hire-bench                        # everything, < 2 minutes
+//! cargo run --release -p feishu-hire-bench                        # everything, about 1 minute
 //! cargo run --release -p feishu-hire-bench -- --only client       # one section
 //! cargo run --release -p feishu-hire-bench -- --relax 0.8         # noisy machine: floors × 0.8
 //! ```
@@ -12,8 +12,8 @@
 //! runtime each; the load runs in this process on a 2-thread runtime. CPU per call is the
 //! client side's (this process; for the importer, its process) or, in the server section,
 //! the server's. Each round measures both contenders back to back, alternating which goes
-//! first; the ratios printed are the medians of the rounds' ratios. The exit status is 1 when a ratio misses its
-//! floor (see `--help` for the floors), 2 when the bench itself fails.
+//! first; the ratios printed are the medians of the rounds' ratios. The exit status is 1
+//! when a ratio misses its floor (see `--help` for the floors), 2 when the bench itself fails.
 
 mod cpu;
 mod servers;
@@ -31,6 +31,9 @@ use crate::workload::{BodyTemplate, Budget, Contender};
 
 type BoxError = Box<dyn std::error::Error>;
 
+/// How long each contender runs before it is measured: connections, allocator, caches.
+const WARM_UP: Duration = Duration::from_millis(200);
+
 /// Measures the client, the importer and the sandbox against plain reqwest and a bare hyper
 /// server; prints ratios; exits 1 when one misses its floor.
 #[derive(Debug, Parser)]
@@ -41,12 +44,23 @@ struct Args {
     /// Sections to run.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Section::Client, Section::Importer, Section::Sandbox])]
     only: Vec<Section>,
-    /// Repetitions of each measurement; the median is used.
-    #[arg(long, default_value_t = 11)]
+    /// Rounds of the client comparisons (each measures both contenders once).
+    #[arg(long, default_value_t = 41)]
     rounds: usize,
-    /// Seconds each timed measurement runs.
-    #[arg(long, default_value_t = 0.4)]
+    /// Seconds each contender runs per round of the client comparisons. Many short rounds
+    /// pair the two contenders' measurements closely in time, which keeps a busy machine's
+    /// slow spells out of the ratios.
+    #[arg(long, default_value_t = 0.1)]
     seconds: f64,
+    /// Rounds of the importer comparison (each runs the importer once, `--records` records).
+    #[arg(long, default_value_t = 5)]
+    importer_rounds: usize,
+    /// Rounds of the server comparison (each starts both servers afresh).
+    #[arg(long, default_value_t = 11)]
+    server_rounds: usize,
+    /// Seconds each server is measured per round.
+    #[arg(long, default_value_t = 0.4)]
+    server_seconds: f64,
     /// Concurrent tasks of the "N tasks" client comparison and of the importer
     /// (`--concurrency`) and its reqwest baseline.
     #[arg(long, default_value_t = 8)]
@@ -61,6 +75,10 @@ struct Args {
     /// binary's profile, then taken from beside this binary.
     #[arg(long)]
     importer: Option<PathBuf>,
+    /// Gives plain reqwest a client-wide timeout of this many seconds, like our client's 30 s
+    /// (one timer per request). Default: none, the barest reqwest call.
+    #[arg(long, value_name = "SECONDS")]
+    baseline_timeout: Option<u64>,
     /// For profiling: run only this contender of the client section, with `--tasks` tasks,
     /// `--rounds` times, and print its rate and CPU per call.
     #[arg(long, value_enum)]
@@ -257,11 +275,16 @@ fn run(args: &Args) -> Result<Vec<String>, BoxError> {
         None
     };
     println!(
-        "feishu-hire-bench: {} CPUs, load average {} (before), {} rounds of {:.1} s{}",
+        "feishu-hire-bench: {} CPUs, load average {} (before); rounds: client {} × {:.1} s, \
+         importer {} × {} records, server {} × {:.1} s{}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average(),
         args.rounds,
         args.seconds,
+        args.importer_rounds,
+        args.records,
+        args.server_rounds,
+        args.server_seconds,
         if cfg!(debug_assertions) {
             " — DEBUG BUILD, use --release"
         } else {
@@ -289,6 +312,7 @@ fn run(args: &Args) -> Result<Vec<String>, BoxError> {
         missed.extend(importer_section(args, &runtime, &importer)?.report());
     }
     if args.only.contains(&Section::Sandbox) {
+        let window = Duration::from_secs_f64(args.server_seconds);
         missed.extend(sandbox(args, &runtime, window)?.report());
     }
     println!(
@@ -306,7 +330,10 @@ fn client(
     window: Duration,
 ) -> Result<Vec<Comparison>, BoxError> {
     let server = Server::start(Kind::Stub)?;
-    let base = Contender::reqwest(&server.base_url)?;
+    let base = Contender::reqwest(
+        &server.base_url,
+        args.baseline_timeout.map(Duration::from_secs),
+    )?;
     let ours = Contender::ours(&server.base_url)?;
     let measure = |contender: &Contender, tasks: usize, window: Duration| {
         let cpu_before = cpu::process(None)?;
@@ -326,8 +353,8 @@ fn client(
         (args.tasks, args.floor_client_tasks * args.relax, None),
     ] {
         // Warm up: connections, allocator, caches.
-        measure(&base, tasks, window / 4)?;
-        measure(&ours, tasks, window / 4)?;
+        measure(&base, tasks, WARM_UP)?;
+        measure(&ours, tasks, WARM_UP)?;
         let (mut base_samples, mut ours_samples) = (Vec::new(), Vec::new());
         for round in 0..args.rounds {
             progress(&format!("client, {tasks} task(s), round {}", round + 1));
@@ -367,7 +394,10 @@ fn solo_run(
 ) -> Result<(), BoxError> {
     let server = Server::start(Kind::Stub)?;
     let contender = match solo {
-        Solo::Reqwest => Contender::reqwest(&server.base_url)?,
+        Solo::Reqwest => Contender::reqwest(
+            &server.base_url,
+            args.baseline_timeout.map(Duration::from_secs),
+        )?,
         Solo::Ours => Contender::ours(&server.base_url)?,
     };
     for _ in 0..args.rounds {
@@ -413,7 +443,10 @@ fn importer_section(
         }
         out.flush()?;
     }
-    let base = Contender::reqwest(&server.base_url)?;
+    let base = Contender::reqwest(
+        &server.base_url,
+        args.baseline_timeout.map(Duration::from_secs),
+    )?;
     let ticks = cpu::ticks_per_second();
     let measure_base = || {
         let cpu_before = cpu::process(None)?;
@@ -464,7 +497,7 @@ fn importer_section(
     measure_importer(usize::MAX)?;
     measure_base()?;
     let (mut base_samples, mut ours_samples) = (Vec::new(), Vec::new());
-    for round in 0..args.rounds {
+    for round in 0..args.importer_rounds {
         progress(&format!("importer, round {}", round + 1));
         if round % 2 == 0 {
             base_samples.push(measure_base()?);
@@ -516,7 +549,7 @@ fn sandbox(
             ))
         };
         // Open the connections and warm the server up before measuring.
-        load(run * 2, Budget::time(window / 5))?;
+        load(run * 2, Budget::time(WARM_UP))?;
         let cpu_before = server.cpu()?;
         let started = Instant::now();
         let calls = load(run * 2 + 1, Budget::time(window))?;
@@ -525,7 +558,7 @@ fn sandbox(
         Ok::<_, BoxError>(Sample::new(calls, wall, cpu))
     };
     let (mut base_samples, mut ours_samples) = (Vec::new(), Vec::new());
-    for round in 0..args.rounds {
+    for round in 0..args.server_rounds {
         progress(&format!("sandbox, round {}", round + 1));
         let run = round as u64;
         if round % 2 == 0 {

@@ -74,9 +74,17 @@ pub enum Contender {
 }
 
 impl Contender {
-    pub fn reqwest(base_url: &str) -> Result<Self, Box<dyn std::error::Error>> {
+    /// Plain reqwest; with `timeout`, a client-wide timeout like our client's.
+    pub fn reqwest(
+        base_url: &str,
+        timeout: Option<Duration>,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut http = reqwest::Client::builder();
+        if let Some(timeout) = timeout {
+            http = http.timeout(timeout);
+        }
         Ok(Self::Reqwest {
-            http: reqwest::Client::new(),
+            http: http.build()?,
             url: format!("{base_url}{CREATE_PATH}").into(),
             body: crate::servers::compact(SEED_REQUEST),
             auth: HeaderValue::from_str(&format!("Bearer {TOKEN}"))?,
