@@ -11,8 +11,8 @@
 //! Servers run as child processes (this binary, `serve stub|sandbox`) on a 1-thread Tokio
 //! runtime each; the load runs in this process on a 2-thread runtime. CPU per call is the
 //! client side's (this process; for the importer, its process) or, in the server section,
-//! the server's. Each round measures both contenders back to back, alternating which goes
-//! first; the ratios printed are the medians of the rounds' ratios. The exit status is 1
+//! the server's. Each round measures both contenders back to back, in a random order; the
+//! ratios printed are the medians of the rounds' ratios. The exit status is 1
 //! when a ratio misses its floor (see `--help` for the floors), 2 when the bench itself fails.
 
 mod cpu;
@@ -218,6 +218,27 @@ impl Comparison {
     }
 }
 
+/// Which contender goes first in a round: at random (xorshift, seeded from the clock), so
+/// that a periodic disturbance on a shared machine does not keep hitting the same one, as a
+/// fixed alternation can.
+struct Order(u64);
+
+impl Order {
+    fn new() -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x9e37_79b9_7f4a_7c15, |since| since.as_nanos() as u64);
+        Self(seed | 1)
+    }
+
+    fn base_first(&mut self) -> bool {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 & 1 == 0
+    }
+}
+
 /// `min–max` with `decimals` decimals.
 fn range(values: &[f64], decimals: usize) -> String {
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -356,9 +377,10 @@ fn client(
         measure(&base, tasks, WARM_UP)?;
         measure(&ours, tasks, WARM_UP)?;
         let (mut base_samples, mut ours_samples) = (Vec::new(), Vec::new());
+        let mut order = Order::new();
         for round in 0..args.rounds {
             progress(&format!("client, {tasks} task(s), round {}", round + 1));
-            if round % 2 == 0 {
+            if order.base_first() {
                 base_samples.push(measure(&base, tasks, window)?);
                 ours_samples.push(measure(&ours, tasks, window)?);
             } else {
@@ -497,9 +519,10 @@ fn importer_section(
     measure_importer(usize::MAX)?;
     measure_base()?;
     let (mut base_samples, mut ours_samples) = (Vec::new(), Vec::new());
+    let mut order = Order::new();
     for round in 0..args.importer_rounds {
         progress(&format!("importer, round {}", round + 1));
-        if round % 2 == 0 {
+        if order.base_first() {
             base_samples.push(measure_base()?);
             ours_samples.push(measure_importer(round)?);
         } else {
@@ -558,10 +581,11 @@ fn sandbox(
         Ok::<_, BoxError>(Sample::new(calls, wall, cpu))
     };
     let (mut base_samples, mut ours_samples) = (Vec::new(), Vec::new());
+    let mut order = Order::new();
     for round in 0..args.server_rounds {
         progress(&format!("sandbox, round {}", round + 1));
         let run = round as u64;
-        if round % 2 == 0 {
+        if order.base_first() {
             base_samples.push(measure(Kind::Stub, run, window)?);
             ours_samples.push(measure(Kind::Sandbox, run, window)?);
         } else {
