@@ -157,6 +157,8 @@
 //!   pass, with nothing kept as a `Value`. Only an answer that is not a plain success (a
 //!   refusal, a shape the endpoint does not document) is read again, field by field, to
 //!   classify it and keep its detail;
+//! - **keeps an answer that arrives in one chunk as it is** (no copy; answers arriving in
+//!   several chunks are gathered, up to [`MAX_RESPONSE_BODY_BYTES`]);
 //! - **builds the request directly** (no `RequestBuilder`), with header names as constants,
 //!   the `Authorization` value made once per token and cached with it, and neither a
 //!   per-request timeout nor a `User-Agent` header when the client's own reqwest client
