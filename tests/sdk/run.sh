@@ -7,6 +7,11 @@
 # Ctrl-C, prints `N passed, N failed` last, and exits non-zero on any failure.
 #
 # Needs python3 (with venv), node >= 18 and npm; the first run needs PyPI and the npm registry.
+#
+# FEISHU_SANDBOX_BIN=PATH uses that sandbox binary instead of building one: in CI, the binary
+# `cargo test --workspace --all-features` just built (target/debug/feishu-hire-sandbox), since
+# building the sandbox on its own resolves other dependency features and recompiles a part of
+# the tree.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -22,7 +27,7 @@ node_sdk_integrity=sha512-K2WoGy6x97u2kPPSFsu0v9X8CY+0q4OwO3rhXiOSRXYjGS7ovydFpE
 py_cache=$root/target/sdk-python
 node_cache=$root/target/sdk-node
 run_dir=$root/target/sdk-run
-sandbox_bin=$root/target/debug/feishu-hire-sandbox
+sandbox_bin=${FEISHU_SANDBOX_BIN:-}
 
 # The tests talk to 127.0.0.1 only, whatever proxy the environment names.
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
@@ -164,16 +169,23 @@ step "Node SDK @larksuiteoapi/node-sdk $node_sdk_version"
 install_node_sdk || give_up "could not install @larksuiteoapi/node-sdk $node_sdk_version into ${node_cache#"$root"/}"
 
 step "sandbox"
-cargo build -p feishu-hire-sandbox --bin feishu-hire-sandbox || give_up "the sandbox does not build"
 rm -rf "$run_dir"
 mkdir -p "$run_dir"
+if [ -z "$sandbox_bin" ]; then
+  cargo build -p feishu-hire-sandbox --bin feishu-hire-sandbox || give_up "the sandbox does not build"
+  sandbox_bin=$root/target/debug/feishu-hire-sandbox
+elif [ ! -x "$sandbox_bin" ]; then
+  give_up "FEISHU_SANDBOX_BIN=$sandbox_bin is not an executable"
+else
+  echo "using $sandbox_bin (FEISHU_SANDBOX_BIN)"
+fi
 # One sandbox that accepts only one app, with Feishu's token lifetime; one whose tokens live
 # 1 s, for the token refresh. The rate limit is off: the SDKs do not pace themselves.
 export SANDBOX_APP_ID=cli_sdk_main SANDBOX_APP_SECRET=sdk-main-secret
 export SANDBOX_TTL_APP_ID=cli_sdk_ttl SANDBOX_TTL_APP_SECRET=sdk-ttl-secret
 start_sandbox main --app-id "$SANDBOX_APP_ID" --app-secret "$SANDBOX_APP_SECRET" \
   --no-rate-limit --shutdown-grace-ms 2000 || give_up "the main sandbox did not start"
-export SANDBOX_URL=$started_url
+export SANDBOX_URL=$started_url SANDBOX_LOG=$run_dir/main.log
 start_sandbox ttl --app-id "$SANDBOX_TTL_APP_ID" --app-secret "$SANDBOX_TTL_APP_SECRET" \
   --token-ttl-secs 1 --no-rate-limit --shutdown-grace-ms 2000 || give_up "the 1 s token sandbox did not start"
 export SANDBOX_TTL_URL=$started_url

@@ -78,23 +78,30 @@ impl Layout {
 pub enum Error {
     /// The specs are wrong; each diagnostic says where and what.
     Spec(Diagnostics),
-    /// Reading or writing a file, or running rustfmt, failed.
+    /// Reading or writing a file failed, or the generator produced invalid Rust (a bug).
     Io(String),
+}
+
+impl Error {
+    /// The error as text: styled for a terminal, or plain (as `Display` writes it).
+    pub fn render(&self, styled: bool) -> String {
+        match self {
+            Error::Spec(diagnostics) => {
+                let count = diagnostics.0.len();
+                format!(
+                    "{}\n\n{count} error{} in the specs; nothing was generated",
+                    diagnostics.render(styled),
+                    if count == 1 { "" } else { "s" }
+                )
+            }
+            Error::Io(message) => message.clone(),
+        }
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Spec(diagnostics) => {
-                let count = diagnostics.0.len();
-                write!(
-                    f,
-                    "{diagnostics}\n\n{count} error{} in the specs; nothing was generated",
-                    if count == 1 { "" } else { "s" }
-                )
-            }
-            Error::Io(message) => f.write_str(message),
-        }
+        f.write_str(&self.render(false))
     }
 }
 

@@ -316,9 +316,15 @@ fn operation(model: &Model, tag: &str, endpoint: &EndpointDef) -> Value {
         if let (Some(example), Some(media)) = (example_of(model, body, 0), media.as_object_mut()) {
             media.insert("example".into(), example);
         }
+        // A body without required fields may be left out (Feishu's Python SDK then sends
+        // none, and Feishu reads it as `{}`).
+        let required = match model.types.get(body) {
+            Some(TypeDef::Object(object)) => object.fields.iter().any(|f| f.required),
+            _ => true,
+        };
         object.insert(
             "requestBody".into(),
-            json!({ "required": true, "content": { "application/json": media } }),
+            json!({ "required": required, "content": { "application/json": media } }),
         );
     }
     operation

@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
+use feishu_hire_schema_errors::{Problem, ProblemKind, a_type, code_list};
+
 use crate::diagnostics::{Diagnostic, Position};
 use crate::spec::SpecFile;
 
@@ -87,17 +89,14 @@ pub fn load(path: &str, module: &str, source: &str) -> Result<LoadedFile, Vec<Di
 
     let validator = format_validator()
         .map_err(|bug| vec![Diagnostic::new(path, source, Position::default(), bug)])?;
-    let errors: Vec<jsonschema::ValidationError<'_>> = validator.iter_errors(&json).collect();
-    let mut problems = Vec::new();
-    for error in &errors {
-        collect_problems(error, &mut problems);
-    }
+    let problems =
+        feishu_hire_schema_errors::report(validator.iter_errors(&json), cached_format_schema());
     // A misspelt key also leaves its real key missing; saying so twice would be noise.
-    let misspelt: Vec<(String, String)> = problems.iter().flat_map(|e| misspellings(e)).collect();
+    let misspelt: Vec<(String, String)> = problems.iter().flat_map(misspellings).collect();
     let schema_errors: Vec<Diagnostic> = problems
         .iter()
-        .filter(|error| !is_misspelt_required(error, &misspelt))
-        .map(|error| schema_diagnostic(path, source, &locations, error))
+        .filter(|problem| !is_misspelt_required(problem, &misspelt))
+        .map(|problem| schema_diagnostic(path, source, &locations, &json, problem))
         .collect();
     if !schema_errors.is_empty() {
         let mut sorted = schema_errors;
@@ -189,124 +188,63 @@ fn token_at(source: &str, position: Position) -> String {
 }
 
 /// `(mapping pointer, allowed key)` for each unknown key that looks like a typo of an allowed one.
-fn misspellings(error: &jsonschema::ValidationError<'_>) -> Vec<(String, String)> {
-    let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = error.kind()
-    else {
-        return Vec::new();
+fn misspellings(problem: &Problem) -> Option<(String, String)> {
+    let ProblemKind::UnknownKey { key, allowed } = &problem.kind else {
+        return None;
     };
-    let at = error.instance_path().as_str();
-    let allowed = schema_at(cached_format_schema(), at)
-        .map(property_names)
-        .unwrap_or_default();
-    unexpected
-        .iter()
-        .filter_map(|key| closest(key, &allowed))
-        .map(|key| (at.to_owned(), key.to_owned()))
-        .collect()
+    closest(key, allowed).map(|close| (problem.pointer.clone(), close.to_owned()))
 }
 
-fn is_misspelt_required(
-    error: &jsonschema::ValidationError<'_>,
-    misspelt: &[(String, String)],
-) -> bool {
-    let jsonschema::error::ValidationErrorKind::Required { property } = error.kind() else {
+fn is_misspelt_required(problem: &Problem, misspelt: &[(String, String)]) -> bool {
+    let ProblemKind::MissingKey { key } = &problem.kind else {
         return false;
     };
-    let at = error.instance_path().as_str();
     misspelt
         .iter()
-        .any(|(pointer, key)| pointer == at && property.as_str() == Some(key.as_str()))
+        .any(|(pointer, close)| *pointer == problem.pointer && close == key)
 }
 
-/// The problems a JSON Schema error stands for.
-///
-/// An error in an optional mapping (`rate_limit`, `idempotency`) comes wrapped in the
-/// `anyOf: [<mapping>, null]` that describes the option; it is unwrapped into the real problems.
-fn collect_problems<'e, 'a>(
-    error: &'e jsonschema::ValidationError<'a>,
-    out: &mut Vec<&'e jsonschema::ValidationError<'a>>,
-) {
-    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
-    if let Kind::AnyOf { context } = error.kind() {
-        let before = out.len();
-        for inner in context.iter().flatten() {
-            let is_null_branch = matches!(
-                inner.kind(),
-                Kind::Type { kind: TypeKind::Single(ty) } if ty.to_string() == "null"
-            );
-            if !is_null_branch {
-                collect_problems(inner, out);
-            }
-        }
-        if out.len() > before {
-            return;
-        }
-    }
-    out.push(error);
-}
-
+/// The diagnostic for one schema problem: the shared sentence, naming the entity
+/// (`field `title` of object `Book``) rather than the JSON pointer, at the offending token,
+/// with help in the terms of a YAML spec.
 fn schema_diagnostic(
     path: &str,
     source: &str,
     locations: &Locations,
-    error: &jsonschema::ValidationError<'_>,
+    root: &serde_json::Value,
+    problem: &Problem,
 ) -> Diagnostic {
-    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
-    let at = error.instance_path().as_str().to_owned();
-    let shown = if at.is_empty() {
-        "/".to_owned()
-    } else {
-        at.clone()
-    };
-    let instance: &serde_json::Value = error.instance();
-    let found = describe(instance);
-    let value_position = locations.value(&at);
-    let schema = schema_at(cached_format_schema(), &at);
-    let (position, message, help) = match error.kind() {
-        Kind::AdditionalProperties { unexpected } => {
-            let key = unexpected.first().cloned().unwrap_or_default();
-            let position = locations.key(&format!("{at}/{}", escape(&key)));
-            let allowed = schema.map(property_names).unwrap_or_default();
+    let at = problem.pointer.as_str();
+    // For a missing or unknown key this names the mapping that has (or lacks) it.
+    let shown = place(root, at);
+    let value_position = locations.value(at);
+    let message = problem.message_about(Some(&shown));
+    let instance = problem.value.as_ref().unwrap_or(&serde_json::Value::Null);
+    let (position, message, help) = match &problem.kind {
+        ProblemKind::UnknownKey { key, allowed } => {
             let mut help = String::new();
-            if let Some(close) = closest(&key, &allowed) {
+            if let Some(close) = closest(key, allowed) {
                 help = format!("did you mean `{close}`? ");
             }
-            help.push_str(&format!(
-                "the keys allowed here are {}",
-                code_list(&allowed)
-            ));
-            (
-                position.unwrap_or(value_position),
-                format!("unknown key `{key}` in {shown}"),
-                help,
-            )
+            help.push_str(problem.hint.as_deref().unwrap_or_default());
+            let position = locations.key(&problem.field_pointer());
+            (position.unwrap_or(value_position), message, help)
         }
-        Kind::Required { property } => {
-            let key = property.as_str().unwrap_or_default();
-            (
-                value_position,
-                format!("missing required key `{key}` in {shown}"),
-                format!("add `{key}:` to this mapping"),
-            )
+        ProblemKind::MissingKey { key } => (
+            value_position,
+            message,
+            format!("add `{key}:` to this mapping"),
+        ),
+        ProblemKind::WrongType { expected } => {
+            (value_position, message, type_help(at, expected, instance))
         }
-        Kind::Type { kind } => {
-            let expected: Vec<String> = match kind {
-                TypeKind::Single(ty) => vec![ty.to_string()],
-                TypeKind::Multiple(set) => set.iter().map(|ty| ty.to_string()).collect(),
-            };
-            let wanted: Vec<&str> = expected.iter().map(|ty| a_type(ty)).collect();
-            (
-                value_position,
-                format!("expected {} at {shown}, found {found}", wanted.join(" or ")),
-                type_help(&at, &expected, instance),
-            )
-        }
-        Kind::Pattern { pattern } => {
+        ProblemKind::Pattern { pattern } => {
             let (message, help) = pattern_problem(pattern, instance, &shown);
             (value_position, message, help)
         }
-        Kind::OneOfNotValid { .. } | Kind::Enum { .. } | Kind::Constant { .. } => {
-            let allowed = schema.map(allowed_values).unwrap_or_default();
+        ProblemKind::NotAllowed { allowed } => {
+            // Written as YAML scalars, not JSON: `POST`, not `"POST"`.
+            let allowed: Vec<String> = allowed.iter().map(|a| scalar(&a.value)).collect();
             let help = if allowed.is_empty() {
                 "see spec/README.md for what this key accepts".to_owned()
             } else {
@@ -317,13 +255,9 @@ fn schema_diagnostic(
                 help.push_str(&format!("write one of {}", code_list(&allowed)));
                 help
             };
-            (
-                value_position,
-                format!("{found} is not allowed at {shown}"),
-                help,
-            )
+            (value_position, message, help)
         }
-        Kind::Minimum { .. } | Kind::Maximum { .. } if at == "/format" => (
+        ProblemKind::OutOfRange { .. } if at == "/format" => (
             value_position,
             format!("unsupported spec format version {instance}"),
             format!(
@@ -331,65 +265,109 @@ fn schema_diagnostic(
                 crate::spec::FORMAT_VERSION
             ),
         ),
-        Kind::Minimum { limit } => (
-            value_position,
-            format!("{instance} is less than the minimum of {limit} at {shown}"),
-            format!("write a value of at least {limit}"),
-        ),
-        Kind::Maximum { limit } => (
-            value_position,
-            format!("{instance} is greater than the maximum of {limit} at {shown}"),
-            format!("write a value of at most {limit}"),
-        ),
-        Kind::MinItems { .. } => (
-            value_position,
-            format!("the list at {shown} is empty"),
-            "list at least one item".to_owned(),
-        ),
-        Kind::MinLength { .. } => (
-            value_position,
-            format!("the text at {shown} is empty"),
-            "write some text".to_owned(),
-        ),
         _ => (
             value_position,
-            format!("{} at {shown}", error.masked()),
-            "see spec/README.md for what this key accepts".to_owned(),
+            message,
+            problem
+                .hint
+                .clone()
+                .unwrap_or_else(|| "see spec/README.md for what this key accepts".to_owned()),
         ),
     };
-    Diagnostic::new(path, source, position, message).with_help(help)
+    let mut diagnostic = Diagnostic::new(path, source, position, message).with_help(help);
+    if let Some(label) = schema_label(problem) {
+        diagnostic = diagnostic.with_label(label);
+    }
+    diagnostic
 }
 
-/// A value as a message names it: "the text `yes`", "a list", …
-fn describe(value: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match value {
-        Value::Null => "an empty value".to_owned(),
-        Value::Bool(b) => format!("the boolean `{b}`"),
-        Value::Number(n) => format!("the number `{n}`"),
-        Value::String(s) if s.chars().count() > 40 => {
-            format!("the text `{}…`", s.chars().take(40).collect::<String>())
+/// The short label under the offending token, where one adds to the message.
+fn schema_label(problem: &Problem) -> Option<String> {
+    Some(match &problem.kind {
+        ProblemKind::UnknownKey { .. } => "unknown key".to_owned(),
+        ProblemKind::MissingKey { key } => format!("this mapping has no `{key}`"),
+        ProblemKind::WrongType { expected } => {
+            let expected: Vec<&str> = expected.iter().map(|ty| a_type(ty)).collect();
+            format!("expected {}", expected.join(" or "))
         }
-        Value::String(s) => format!("the text `{s}`"),
-        Value::Array(_) => "a list".to_owned(),
-        Value::Object(_) => "a mapping".to_owned(),
+        ProblemKind::NotAllowed { .. } => "not one of the allowed values".to_owned(),
+        _ => return None,
+    })
+}
+
+/// A scalar as a spec writes it: text bare, anything else as JSON.
+fn scalar(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
     }
 }
 
-/// A JSON type as a message names it.
-fn a_type(json_type: &str) -> &'static str {
-    match json_type {
-        "integer" => "a whole number",
-        "number" => "a number",
-        "string" => "text",
-        "boolean" => "`true` or `false`",
-        "array" => "a list",
-        "object" => "a mapping",
-        "null" => "an empty value",
-        _ => "another kind of value",
+/// What the value at a JSON pointer is, as a message names it: the innermost named entities
+/// and the keys below them, e.g. ``field `title` of object `Book` `` for
+/// `/objects/0/fields/0` and `` `rate_limit.requests` of endpoint `create_loan` `` for
+/// `/endpoints/0/rate_limit/requests`. An entity without a name is counted (`field #2`).
+fn place(root: &serde_json::Value, pointer: &str) -> String {
+    let mut entities: Vec<String> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    let mut node = Some(root);
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let index = segment.parse::<usize>().ok();
+        let kind = keys.last().and_then(|key| entity_kind(key));
+        node = node.and_then(|n| match (n, index) {
+            (serde_json::Value::Array(items), Some(i)) => items.get(i),
+            (serde_json::Value::Object(map), _) => map.get(&segment),
+            _ => None,
+        });
+        match (index, kind) {
+            (Some(i), Some(kind)) => {
+                let name = node.and_then(|n| match (n.get("name"), n.get("code")) {
+                    (Some(serde_json::Value::String(name)), _) => Some(name.clone()),
+                    (_, Some(serde_json::Value::Number(code))) => Some(code.to_string()),
+                    _ => None,
+                });
+                entities.push(match name {
+                    Some(name) => format!("{kind} `{name}`"),
+                    None => format!("{kind} #{}", i + 1),
+                });
+                keys.clear();
+            }
+            (Some(i), None) => match keys.last_mut() {
+                Some(key) => key.push_str(&format!("[{i}]")),
+                None => keys.push(format!("[{i}]")),
+            },
+            (None, _) => keys.push(segment),
+        }
+    }
+    entities.reverse();
+    let owner = entities.join(" of ");
+    match (keys.is_empty(), owner.is_empty()) {
+        (true, true) => "the top level of the file".to_owned(),
+        (true, false) => owner,
+        (false, true) => format!("`{}`", keys.join(".")),
+        (false, false) => format!("`{}` of {owner}", keys.join(".")),
     }
 }
 
+/// What an item of the list under `key` is called in a message, if it is a named entity.
+fn entity_kind(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "endpoints" => "endpoint",
+        "objects" => "object",
+        "enums" => "enum",
+        "fields" => "field",
+        "values" => "enum value",
+        "path_params" => "path parameter",
+        "query_params" => "query parameter",
+        "hosts" => "host",
+        "error_codes" | "errors" => "error code",
+        "scopes" => "scope",
+        _ => return None,
+    })
+}
+
+/// Help for a value of the wrong type, in the terms of a YAML spec.
 fn type_help(at: &str, expected: &[String], found: &serde_json::Value) -> String {
     let wants = |ty: &str| expected.iter().any(|e| e == ty);
     let last = at.rsplit('/').next().unwrap_or_default();
@@ -437,7 +415,7 @@ fn pattern_problem(pattern: &str, value: &serde_json::Value, shown: &str) -> (St
             "paths start with `/`, e.g. `/open-apis/hire/v1/external_interviews`".to_owned(),
         ),
         "^https://" => (
-            format!("`{text}` at {shown} is not an `https://` address"),
+            format!("`{text}` ({shown}) is not an `https://` address"),
             "write the full public address, starting with `https://`".to_owned(),
         ),
         "^https?://[^/]+$" => (
@@ -446,88 +424,18 @@ fn pattern_problem(pattern: &str, value: &serde_json::Value, shown: &str) -> (St
                 .to_owned(),
         ),
         "^[a-z][a-z0-9_]*$" => (
-            format!("`{text}` at {shown} is not snake_case"),
+            format!("`{text}` ({shown}) is not snake_case"),
             "use snake_case: lowercase letters, digits and `_`, starting with a letter".to_owned(),
         ),
         "^[A-Z][A-Za-z0-9]*$" => (
-            format!("`{text}` at {shown} is not UpperCamelCase"),
+            format!("`{text}` ({shown}) is not UpperCamelCase"),
             "use UpperCamelCase: letters and digits, starting with a capital letter".to_owned(),
         ),
         other => (
-            format!("`{text}` at {shown} does not match `{other}`"),
+            format!("`{text}` ({shown}) does not match `{other}`"),
             format!("the value must match the regular expression `{other}`"),
         ),
     }
-}
-
-/// The sub-schema of the format schema that describes the value at `pointer`.
-fn schema_at<'s>(root: &'s serde_json::Value, pointer: &str) -> Option<&'s serde_json::Value> {
-    let mut node = resolve(root, root)?;
-    for segment in pointer.split('/').skip(1) {
-        let segment = segment.replace("~1", "/").replace("~0", "~");
-        let items = node
-            .get("items")
-            .filter(|_| segment.parse::<usize>().is_ok());
-        node = match items {
-            Some(items) => items,
-            None => node.get("properties")?.get(&segment)?,
-        };
-        node = resolve(root, node)?;
-    }
-    Some(node)
-}
-
-/// Follows `$ref`s and unwraps the `anyOf: [x, null]` of optional values.
-fn resolve<'s>(
-    root: &'s serde_json::Value,
-    mut node: &'s serde_json::Value,
-) -> Option<&'s serde_json::Value> {
-    loop {
-        if let Some(reference) = node.get("$ref").and_then(serde_json::Value::as_str) {
-            let name = reference.strip_prefix("#/$defs/")?;
-            node = root.get("$defs")?.get(name)?;
-        } else if let Some(options) = node.get("anyOf").and_then(serde_json::Value::as_array) {
-            let mut not_null = options.iter().filter(|option| {
-                option.get("type").and_then(serde_json::Value::as_str) != Some("null")
-            });
-            match (not_null.next(), not_null.next()) {
-                (Some(only), None) => node = only,
-                _ => return Some(node),
-            }
-        } else {
-            return Some(node);
-        }
-    }
-}
-
-fn property_names(schema: &serde_json::Value) -> Vec<String> {
-    schema
-        .get("properties")
-        .and_then(serde_json::Value::as_object)
-        .map(|properties| properties.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// The `const`s of a `oneOf` (how schemars writes a unit enum) or the items of an `enum`.
-fn allowed_values(schema: &serde_json::Value) -> Vec<String> {
-    let from_one_of = schema
-        .get("oneOf")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|option| option.get("const"));
-    let from_enum = schema
-        .get("enum")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten();
-    from_one_of
-        .chain(from_enum)
-        .map(|value| match value {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect()
 }
 
 /// The candidate most like `word`, if one is close enough to be a likely typo.
@@ -541,16 +449,6 @@ fn closest<'c>(word: &str, candidates: &'c [String]) -> Option<&'c str> {
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate.as_str())
-}
-
-/// `a`, `b` and `c`.
-fn code_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
-    match quoted.split_last() {
-        None => "none".to_owned(),
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-    }
 }
 
 /// JSON-pointer escaping of one path segment.

@@ -1,5 +1,6 @@
 //! `cargo xtask`: project automation. Run `cargo xtask --help`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -36,7 +37,7 @@ fn run_codegen(check: bool) -> ExitCode {
         let outputs = match codegen::render(&layout) {
             Ok(outputs) => outputs,
             Err(error) => {
-                eprintln!("{error}");
+                eprintln!("{}", error.render(colour()));
                 return ExitCode::from(2);
             }
         };
@@ -72,4 +73,9 @@ fn run_codegen(check: bool) -> ExitCode {
         println!("updated {change}");
     }
     ExitCode::SUCCESS
+}
+
+/// Colour in messages only on a terminal, and not when `NO_COLOR` is set (<https://no-color.org>).
+fn colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

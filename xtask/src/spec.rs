@@ -267,6 +267,11 @@ pub struct EndpointSpec {
     /// The endpoint's own error table.
     #[serde(default)]
     pub errors: Vec<ErrorCodeSpec>,
+    /// Error codes declared elsewhere (in any file's `error_codes` or another endpoint's
+    /// `errors`), by their snake_case name; they join the endpoint's error table.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub error_refs: Vec<Spanned<String>>,
 }
 
 /// One row of an error table.

@@ -137,7 +137,7 @@ pub fn serve(kind: Kind) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The minimal server: HTTP/1, keep-alive, reads each request's body and answers the
-/// documented create answer (`tests/data/seed_response.json`, compact) with an `X-Tt-Logid`.
+/// documented create answer (`crates/feishu-hire-testkit/data/seed_response.json`, compact) with an `X-Tt-Logid`.
 async fn stub(listener: TcpListener) {
     let answer = compact(SEED_RESPONSE);
     loop {

@@ -10,10 +10,10 @@ use feishu_hire_client::{Client, CreateOutcome};
 use feishu_hire_types::CreateExternalInterviewRequest;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 
-/// Feishu's documented create request and answer, as the tests use them.
-pub const SEED_REQUEST: &str = include_str!("../../../tests/data/seed_request.json");
+/// Feishu's documented create request and answer, as the tests use them (the testkit's copies).
+pub const SEED_REQUEST: &str = include_str!("../../feishu-hire-testkit/data/seed_request.json");
 /// See [`SEED_REQUEST`].
-pub const SEED_RESPONSE: &str = include_str!("../../../tests/data/seed_response.json");
+pub const SEED_RESPONSE: &str = include_str!("../../feishu-hire-testkit/data/seed_response.json");
 /// The create endpoint's path.
 pub const CREATE_PATH: &str = "/open-apis/hire/v1/external_interviews";
 /// The fixed tenant token both contenders send (the stub does not check it).

@@ -44,6 +44,16 @@ pub enum Command {
     /// early on an error every record would hit (run again once fixed); 130 interrupted
     /// (run again to resume).
     Import(Box<ImportArgs>),
+    /// Check that every record of a file is in the target exactly once, by reading the
+    /// target's interviews of the file's applications (batch query).
+    ///
+    /// Reports each record present once, missing, or duplicated (with the Feishu ids), and
+    /// the target's interviews of those applications that no record has. The missing records
+    /// are written to `<stem>.verify.jsonl`, ready for `import`; every problem to
+    /// `<stem>.verify.report.jsonl`. Exit codes: 0 every valid record is there exactly once;
+    /// 1 some are missing, duplicated or could not be checked; 2 usage error or unreadable
+    /// input; 3 no access token could be had; 130 interrupted.
+    Verify(Box<VerifyArgs>),
     /// Check records offline, sending nothing. Exit codes: 0 all valid, 1 some invalid, 2 usage.
     Validate(ValidateArgs),
     /// Run the sandbox: a local stand-in for Feishu's API, with fault injection.
@@ -97,6 +107,10 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
+    /// Where to send and how.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
     /// The journal of confirmed records. Default: `<FILE>.journal` beside the input (a
     /// temporary one with --sandbox).
     #[arg(long, value_name = "PATH")]
@@ -107,32 +121,24 @@ pub struct ImportArgs {
     #[arg(long, value_name = "PATH")]
     pub failures: Option<PathBuf>,
 
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=512))]
-    pub concurrency: u16,
-
-    /// Requests per second, or `off`. Default: the API's documented limit, 10 (off with
-    /// --sandbox).
-    #[arg(long, value_name = "PER_SECOND|off", value_parser = parse_rate)]
-    pub rate: Option<Rate>,
-
-    /// Seconds before a request times out (at least 1).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub timeout: u64,
-
-    /// Attempts per record, the first included; the client retries only what is safe.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: u32,
-
     /// Send records without `external_id` anyway. Unsafe: after a timeout or a crash such a
     /// record may be created twice.
     #[arg(long)]
     pub allow_unsafe_retries: bool,
 
     /// An error code meaning "this external_id already exists" (Feishu does not document its
-    /// answer to a repeat); such records count as already present. Repeatable.
+    /// answer to a repeat); such records count as already present without checking the target.
+    /// Without it, a refusal that names external_id is checked against the target at the end
+    /// of the run. Repeatable.
     #[arg(long, value_name = "CODE", allow_negative_numbers = true)]
     pub already_exists_code: Vec<i64>,
+
+    /// Never send a record again after an attempt that may have been processed (a timeout, a
+    /// cut connection, a server error); check the target for it at the end of the run
+    /// instead. For a target that may not honour external_id, where such a retry can create a
+    /// second interview. Other retries (refused connections, rate limits) stay.
+    #[arg(long)]
+    pub no_retry_after_uncertain: bool,
 
     /// Print the summary as JSON on stdout.
     #[arg(long)]
@@ -141,8 +147,59 @@ pub struct ImportArgs {
     /// How to show progress on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+}
 
-    /// Import into a sandbox started inside this command (no credentials needed; nothing
+/// `feishu-hire verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Input and checks (pass the same --derive-external-id, --strict and
+    /// --max-record-bytes as the import).
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Where to look and how.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Where to write the missing records. Default: `<FILE stem>.verify.jsonl` beside the
+    /// input; every problem goes to `<stem>.verify.report.jsonl` beside it.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// How to show progress on stderr.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// The target and how to talk to it (shared by `import` and `verify`).
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub concurrency: u16,
+
+    /// Requests per second, or `off`. Default: the API's documented limit, 10 (off with
+    /// --sandbox). The queries of `verify` and of the end-of-run check (batch query, whose rate
+    /// Feishu does not document) keep the same pace.
+    #[arg(long, value_name = "PER_SECOND|off", value_parser = parse_rate)]
+    pub rate: Option<Rate>,
+
+    /// Seconds before a request times out (at least 1).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+
+    /// Attempts per request, the first included; the client retries only what is safe. In
+    /// `import` this bounds the creates only: the queries that check uncertain records against
+    /// the target are read-only, safe to repeat, and keep the client's default budget (5
+    /// attempts with backoff, 60 s), whatever this says.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+
+    /// Use a sandbox started inside this command (no credentials needed; nothing
     /// reaches Feishu; the records are gone when it ends).
     #[arg(long, conflicts_with_all = ["base_url", "lark"])]
     pub sandbox: bool,
@@ -180,6 +237,15 @@ pub struct ImportArgs {
         hide_env_values = true
     )]
     pub tenant_access_token: Option<String>,
+}
+
+/// What `import` adds to the client's settings.
+#[derive(Debug, Clone, Default)]
+pub struct ClientExtras {
+    /// `--already-exists-code`.
+    pub already_exists_codes: Vec<i64>,
+    /// `--no-retry-after-uncertain`.
+    pub no_retry_after_uncertain: bool,
 }
 
 /// `--rate`: a number of requests per second, or off.
@@ -249,6 +315,7 @@ pub async fn run(cli: Cli, interrupts: Interrupts) -> i32 {
     match cli.command {
         Command::Import(args) => run_import(*args, interrupts).await,
         Command::Validate(args) => run_validate(args).await,
+        Command::Verify(args) => run_verify(*args, interrupts).await,
         Command::Sandbox(args) => match feishu_hire_sandbox::run(args).await {
             Ok(()) => exit::SUCCESS,
             Err(error) => {
@@ -257,6 +324,52 @@ pub async fn run(cli: Cli, interrupts: Interrupts) -> i32 {
             }
         },
         Command::GenExamples(args) => gen_examples(&args),
+    }
+}
+
+async fn run_verify(args: VerifyArgs, interrupts: Interrupts) -> i32 {
+    let console = Console::stderr();
+    if args.input.file.as_os_str() == "-" {
+        eprintln!(
+            "error: verify reads its input twice; save standard input to a file and verify that"
+        );
+        return exit::REFUSED;
+    }
+    let (target, sandbox) = match resolve_target(&args.target, &ClientExtras::default()).await {
+        Ok(resolved) => resolved,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::REFUSED;
+        }
+    };
+    let config = crate::verify::VerifyConfig {
+        input: args.input.file.clone(),
+        format: args.input.format,
+        check: args.input.check_options(),
+        report: args.report.clone(),
+        concurrency: usize::from(args.target.concurrency),
+        progress: args.progress,
+    };
+    let outcome = crate::verify::verify(&config, &target, interrupts, &console).await;
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
+    match outcome {
+        Ok(summary) if args.json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&summary).unwrap_or_default()
+            );
+            summary.exit_code
+        }
+        Ok(summary) => {
+            println!("{summary}");
+            summary.exit_code
+        }
+        Err(refusal) => {
+            eprintln!("error: {refusal}");
+            refusal.exit_code
+        }
     }
 }
 
@@ -382,47 +495,12 @@ async fn run_validate(args: ValidateArgs) -> i32 {
 
 async fn run_import(args: ImportArgs, interrupts: Interrupts) -> i32 {
     let console = Console::stderr();
-    let mut sandbox = None;
-    let target = if args.sandbox {
-        let mut config = SandboxConfig::default().no_rate_limit();
-        if let Some(rate) = args.sandbox_rate_limit {
-            config = config.rate_limit_per_second(rate);
-        }
-        match feishu_hire_sandbox::spawn(config).await {
-            Ok(started) => {
-                let base_url = started.base_url();
-                sandbox = Some(started);
-                // Its port changes every run; the journal knows it as "sandbox", so that
-                // `--sandbox --journal X` can be resumed.
-                build_target(
-                    &args,
-                    &base_url,
-                    format!("the in-process sandbox at {base_url} (nothing is sent to Feishu)"),
-                    Some(("sandbox", "sandbox")),
-                )
-                .map(|target| target.identity(SANDBOX_IDENTITY))
-            }
-            Err(error) => Err(format!("cannot start the sandbox: {error}")),
-        }
-    } else {
-        let (base_url, name) = match (&args.base_url, args.lark) {
-            (Some(url), _) => (url.trim_end_matches('/').to_owned(), None),
-            (None, true) => (HOST_LARK.to_owned(), Some("Lark")),
-            (None, false) => (HOST_FEISHU.to_owned(), Some("Feishu")),
-        };
-        let app = args
-            .app_id
-            .as_deref()
-            .map(|id| format!(", app {id}"))
-            .unwrap_or_default();
-        let description = match name {
-            Some(name) => format!("{name} ({base_url}){app}"),
-            None => format!("{base_url}{app}"),
-        };
-        build_target(&args, &base_url, description, None)
+    let extras = ClientExtras {
+        already_exists_codes: args.already_exists_code.clone(),
+        no_retry_after_uncertain: args.no_retry_after_uncertain,
     };
-    let target = match target {
-        Ok(target) => target,
+    let (target, sandbox) = match resolve_target(&args.target, &extras).await {
+        Ok(resolved) => resolved,
         Err(message) => {
             eprintln!("error: {message}");
             return exit::REFUSED;
@@ -432,13 +510,13 @@ async fn run_import(args: ImportArgs, interrupts: Interrupts) -> i32 {
         input: args.input.file.clone(),
         format: args.input.format,
         check: args.input.check_options(),
-        journal: match (&args.journal, args.sandbox) {
+        journal: match (&args.journal, args.target.sandbox) {
             (Some(path), _) => JournalLocation::Path(path.clone()),
             (None, true) => JournalLocation::Temporary,
             (None, false) => JournalLocation::BesideInput,
         },
         failures: args.failures.clone(),
-        concurrency: usize::from(args.concurrency),
+        concurrency: usize::from(args.target.concurrency),
         allow_unsafe_retries: args.allow_unsafe_retries,
         progress: args.progress,
     };
@@ -475,8 +553,54 @@ async fn run_import(args: ImportArgs, interrupts: Interrupts) -> i32 {
     }
 }
 
+/// The target the flags name: an in-process sandbox (returned too, to be shut down), or a
+/// base URL with credentials. `Err` says why not (nothing was sent).
+pub async fn resolve_target(
+    args: &TargetArgs,
+    extras: &ClientExtras,
+) -> Result<(Target, Option<feishu_hire_sandbox::Sandbox>), String> {
+    if args.sandbox {
+        let mut config = SandboxConfig::default().no_rate_limit();
+        if let Some(rate) = args.sandbox_rate_limit {
+            config = config.rate_limit_per_second(rate);
+        }
+        let started = feishu_hire_sandbox::spawn(config)
+            .await
+            .map_err(|error| format!("cannot start the sandbox: {error}"))?;
+        let base_url = started.base_url();
+        // Its port changes every run; the journal knows it as "sandbox", so that
+        // `--sandbox --journal X` can be resumed.
+        let target = build_target(
+            args,
+            extras,
+            &base_url,
+            format!("the in-process sandbox at {base_url} (nothing is sent to Feishu)"),
+            Some(("sandbox", "sandbox")),
+        )?
+        .identity(SANDBOX_IDENTITY);
+        return Ok((target, Some(started)));
+    }
+    let (base_url, name) = match (&args.base_url, args.lark) {
+        (Some(url), _) => (url.trim_end_matches('/').to_owned(), None),
+        (None, true) => (HOST_LARK.to_owned(), Some("Lark")),
+        (None, false) => (HOST_FEISHU.to_owned(), Some("Feishu")),
+    };
+    let app = args
+        .app_id
+        .as_deref()
+        .map(|id| format!(", app {id}"))
+        .unwrap_or_default();
+    let description = match name {
+        Some(name) => format!("{name} ({base_url}){app}"),
+        None => format!("{base_url}{app}"),
+    };
+    let target = build_target(args, extras, &base_url, description, None)?;
+    Ok((target, None))
+}
+
 fn build_target(
-    args: &ImportArgs,
+    args: &TargetArgs,
+    extras: &ClientExtras,
     base_url: &str,
     description: String,
     sandbox_credentials: Option<(&str, &str)>,
@@ -491,19 +615,18 @@ fn build_target(
         ),
     };
     let timeout = Duration::from_secs(args.timeout);
-    let mut builder = Client::builder()
-        .base_url(base_url)
-        .timeout(timeout)
-        .retry_policy(RetryPolicy::new().max_attempts(args.max_attempts));
+    let mut policy = RetryPolicy::new().max_attempts(args.max_attempts);
+    if extras.no_retry_after_uncertain {
+        policy = policy.no_retry_after_possible_effect();
+    }
+    let mut builder = Client::builder().base_url(base_url).timeout(timeout);
     builder = match rate {
-        Rate::PerSecond(rate) => builder.rate_limit_per_second(rate),
+        // The queries (batch query: no documented rate) keep the same pace as the creates.
+        Rate::PerSecond(rate) => builder
+            .rate_limit_per_second(rate)
+            .undocumented_rate_limit_per_second(rate),
         Rate::Off => builder.no_rate_limit(),
     };
-    if !args.already_exists_code.is_empty() {
-        builder = builder.already_exists(AlreadyExistsRule::codes(
-            args.already_exists_code.iter().copied(),
-        ));
-    }
     builder = match (
         sandbox_credentials,
         &args.tenant_access_token,
@@ -520,15 +643,26 @@ fn build_target(
             ));
         }
     };
-    let client = builder
-        .build()
-        .map_err(|error| format!("cannot set up the client for {description}: {error}"))?;
+    // The checking queries get the default retry policy (see `--max-attempts`).
+    let queries = builder.clone().retry_policy(RetryPolicy::new());
+    if !extras.already_exists_codes.is_empty() {
+        builder = builder.already_exists(AlreadyExistsRule::codes(
+            extras.already_exists_codes.iter().copied(),
+        ));
+    }
+    let built = |builder: feishu_hire_client::ClientBuilder| {
+        builder
+            .build()
+            .map_err(|error| format!("cannot set up the client for {description}: {error}"))
+    };
+    let client = built(builder.retry_policy(policy))?;
+    let query_client = built(queries)?;
     let app = match (sandbox_credentials, &args.tenant_access_token) {
         (Some(app), _) => Some(app),
         (None, Some(_)) => None,
         (None, None) => args.app_id.as_deref().zip(args.app_secret.as_deref()),
     };
-    let mut target = Target::new(client, description);
+    let mut target = Target::new(client, description).with_query_client(query_client);
     if let Some((id, secret)) = app {
         // The token fetch before sending gets no retry after a timeout (its whole budget is one
         // timeout), so that a target that never answers stops the run in about that long.

@@ -119,6 +119,8 @@ pub struct Progress {
     plain: bool,
     total: u64,
     done: u64,
+    /// What is counted, in the plural (`records`, `applications`).
+    unit: &'static str,
     started: Instant,
     last_line: Instant,
 }
@@ -127,6 +129,16 @@ impl Progress {
     /// Starts showing progress towards `total` records; returns it and a console that
     /// writes above the bar.
     pub fn start(mode: ProgressMode, total: u64, console: &Console) -> (Self, Console) {
+        Self::start_counting(mode, total, "records", console)
+    }
+
+    /// Like [`start`](Self::start), counting `unit` (in the plural) instead of records.
+    pub fn start_counting(
+        mode: ProgressMode,
+        total: u64,
+        unit: &'static str,
+        console: &Console,
+    ) -> (Self, Console) {
         let terminal = io::stderr().is_terminal();
         let (bar, plain) = match mode {
             ProgressMode::Off => (None, false),
@@ -134,11 +146,12 @@ impl Progress {
             ProgressMode::Auto if !terminal => (None, true),
             ProgressMode::Auto | ProgressMode::Bar => {
                 let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-                let style = ProgressStyle::with_template(
-                    "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} records, {per_sec}, ETA {eta}",
-                )
-                .map(|s| s.progress_chars("=> "))
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
+                let template = format!(
+                    "{{spinner}} {{elapsed_precise}} [{{wide_bar}}] {{pos}}/{{len}} {unit}, {{per_sec}}, ETA {{eta}}"
+                );
+                let style = ProgressStyle::with_template(&template)
+                    .map(|s| s.progress_chars("=> "))
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
                 bar.set_style(style);
                 bar.enable_steady_tick(Duration::from_millis(200));
                 (Some(bar), false)
@@ -153,6 +166,7 @@ impl Progress {
                 plain,
                 total,
                 done: 0,
+                unit,
                 started: now,
                 last_line: now,
             },
@@ -195,8 +209,8 @@ impl Progress {
             "ETA unknown".to_owned()
         };
         format!(
-            "progress: {}/{} records ({percent:.0}%), {rate:.1}/s, {eta}",
-            self.done, self.total
+            "progress: {}/{} {} ({percent:.0}%), {rate:.1}/s, {eta}",
+            self.done, self.total, self.unit
         )
     }
 

@@ -17,23 +17,23 @@ use feishu_hire_types::{
 };
 
 /// Seed of `examples/interviews.jsonl`.
-pub const INTERVIEWS_SEED: u64 = 20_210_415;
+pub(crate) const INTERVIEWS_SEED: u64 = 20_210_415;
 /// Records in `examples/interviews.jsonl`.
-pub const INTERVIEWS_COUNT: usize = 300;
+pub(crate) const INTERVIEWS_COUNT: usize = 300;
 
 /// SplitMix64: a tiny generator whose output never changes between versions (unlike
 /// `rand`'s `StdRng`), so the committed examples stay reproducible.
 #[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
+pub(crate) struct SplitMix64(u64);
 
 impl SplitMix64 {
     /// A generator from `seed`.
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self(seed)
     }
 
     /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -42,22 +42,22 @@ impl SplitMix64 {
     }
 
     /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n.max(1)
     }
 
     /// A number in `low..=high`.
-    pub fn between(&mut self, low: i64, high: i64) -> i64 {
+    pub(crate) fn between(&mut self, low: i64, high: i64) -> i64 {
         low + self.below((high - low + 1) as u64) as i64
     }
 
     /// True with probability `percent`/100.
-    pub fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 
     /// One item of a non-empty slice.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 }
@@ -252,7 +252,7 @@ const FIRST_DAY_MS: i64 = 1_672_502_400_000;
 const DAY_MS: i64 = 86_400_000;
 
 /// One realistic interview; `index` makes its `external_id` unique.
-pub fn interview(
+pub(crate) fn interview(
     rng: &mut SplitMix64,
     id_prefix: &str,
     index: u64,

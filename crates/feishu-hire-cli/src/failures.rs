@@ -17,8 +17,10 @@
 //! ```
 //!
 //! `kind` is `invalid` (failed the checks; never sent), `duplicate` (its `external_id` is used
-//! by an earlier record, which was sent; give it its own id before re-running) or `failed`
-//! (sent, but not confirmed: `code` and `log_id` are Feishu's when it answered).
+//! by an earlier record, which was sent; give it its own id before re-running), `failed`
+//! (sent, but not confirmed: `code` and `log_id` are Feishu's when it answered) or
+//! `duplicated_in_target` (the end-of-run check found it more than once in the target;
+//! `feishu_ids` lists the copies; not copied to the failures file).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -37,6 +39,17 @@ pub enum FailureKind {
     Duplicate,
     /// It was sent but not confirmed.
     Failed,
+    /// The target holds it more than once (see `feishu_ids`); not copied to the failures
+    /// file, since sending it again cannot help: delete all copies but one.
+    DuplicatedInTarget,
+    /// `verify`: the target does not hold it; copied, ready to be imported.
+    Missing,
+    /// `verify`: the target holds an interview for an application of the input under an
+    /// `external_id` no record of the input has (or none).
+    NotInInput,
+    /// `verify`: it cannot be looked up (no `external_id`), or its application could not be
+    /// read.
+    Unchecked,
 }
 
 /// One line of the report.
@@ -61,6 +74,9 @@ pub struct FailureReport {
     /// Feishu's log id, if it answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_id: Option<String>,
+    /// Feishu's ids of the interviews the target holds for it (a duplicate's copies).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feishu_ids: Vec<String>,
 }
 
 /// The report's path for a failures file: `x.failures.jsonl` → `x.failures.report.jsonl`.
@@ -115,11 +131,6 @@ impl FailuresWriter {
             }
         }
         Ok(())
-    }
-
-    /// Number of failed records written.
-    pub fn count(&self) -> u64 {
-        self.reports
     }
 
     /// Adds a failed record: `bytes` as read from the input (`None` if it was too large).
@@ -191,6 +202,7 @@ mod tests {
             reason: "bad".to_owned(),
             code: None,
             log_id: None,
+            feishu_ids: Vec::new(),
         };
         writer.add(Some(b"{\n  \"a\": 1\n}"), report(1)).unwrap();
         writer.add(None, report(2)).unwrap();

@@ -14,6 +14,7 @@
 //! {"run":1,"started_at_ms":1718000000000,"importer":"0.1.0"}
 //! {"record":1,"line":1,"external_id":"ats-1","result":"created","id":"7396…","at_ms":1718000000417}
 //! {"record":2,"line":2,"external_id":"ats-2","result":"already_exists","code":12345,"at_ms":1718000000420}
+//! {"record":3,"line":4,"external_id":"ats-3","result":"sending","at_ms":1718000000421}
 //! {"record":3,"line":4,"external_id":"ats-3","result":"failed","code":1002001,"log_id":"2024…","reason":"…","at_ms":1718000000433}
 //! ```
 //!
@@ -27,21 +28,42 @@
 //!   *confirmed*: Feishu said the interview exists, so no later run sends the record again
 //!   (`already_exists` carries the code that `--already-exists-code` matched).
 //!   `failed` entries are for the record only; a later run retries those records.
+//! - A `failed` entry with `"uncertain":true` may have created the record; like a `sending`
+//!   entry without an answer, it is checked by the next run unless a `checked` entry follows.
+//! - A **`sending`** entry (the intent) is written before each request goes out, and the
+//!   record's answer follows it. A `sending` entry with no later entry for its record means a
+//!   run stopped (killed, or a second Ctrl-C) while the request was in flight: it may have
+//!   been created, so the next run checks the target for it ([`crate::settle`]) before
+//!   sending it again, rather than send it blind (a target that does not honour
+//!   `external_id` would then hold it twice) or call it created.
+//! - An uncertain outcome (see [`crate::settle`]) gets a second entry once the end-of-run
+//!   check has read the target: `"checked":"present_once"` (confirmed, `created` or
+//!   `already_exists`), `"checked":"duplicated"` (confirmed, with every Feishu id in
+//!   `feishu_ids`: never sent again, it would only add a copy) or `"checked":"absent"`
+//!   (`failed`). A `created` entry with `"maybe_twice":true` was created after an earlier
+//!   attempt that may have been processed too; one without a later `checked` entry (the run
+//!   stopped before its end-of-run check) is checked by the next run.
 //!
 //! # Durability
-//! Each line is written with one `write` as soon as its answer arrives (in
-//! [`JournalWriter::append`], not queued), so a killed process (even SIGKILL) loses nothing it
-//! had been told; lines are `fsync`ed in batches (every 256 lines, with the first line written
+//! Each line is written with one `write` as soon as its answer arrives, and each intent before
+//! its request is sent (in [`JournalWriter::append`], not queued), so a killed process (even
+//! SIGKILL) loses nothing it had been told, nor what it was about to ask; lines are `fsync`ed in batches (every 256 lines, with the first line written
 //! a second or more after the last `fsync`, and at the end), so a power cut loses at most the
 //! last batch, whose
 //! records are then sent again under the same `external_id` (which Feishu deduplicates for
 //! 24 h). A last line cut short by a kill is dropped when the journal is next opened; damage
 //! anywhere else stops the import rather than guess.
 //!
+//! # Memory
+//! Reading a journal keeps one bit per record (confirmed or not), plus the ordinals of the
+//! records still uncertain: `sending` without an answer (at most the requests in flight when
+//! a run stopped), and `uncertain` failures and `maybe_twice` creations without a check.
+//!
 //! # Locking
 //! An import holds an exclusive lock on its journal ([`std::fs::File::try_lock`]) for its whole
 //! run; a second import of the same input is refused at once.
 
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -148,6 +170,9 @@ pub enum EntryResult {
     AlreadyExists,
     /// The record was not confirmed; a later run tries again.
     Failed,
+    /// The intent: the request is about to be sent; its answer follows in a later entry. Left
+    /// without one, the record's outcome is unknown (see the module docs).
+    Sending,
 }
 
 impl EntryResult {
@@ -183,6 +208,57 @@ pub struct JournalEntry {
     pub reason: Option<String>,
     /// When the answer arrived, in milliseconds since 1970.
     pub at_ms: i64,
+    /// `created`, but an earlier attempt of the call may have created it too: against a
+    /// target that does not honour `external_id` it may exist twice. A later entry with
+    /// `checked` says what the target holds.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub maybe_twice: bool,
+    /// `failed`, but the call may have created it (every attempt timed out, was cut or met a
+    /// server error, or a refusal named `external_id`): a later entry with `checked` says what
+    /// the target holds; without one (the run stopped first), the next run checks.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
+    /// What the end-of-run check found in the target for an uncertain record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<Checked>,
+    /// The Feishu ids the check found (several for a duplicate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feishu_ids: Vec<String>,
+}
+
+impl JournalEntry {
+    /// An entry for `record` (at `line`, sent under `external_id`) with `result`, stamped now,
+    /// and nothing else yet.
+    pub fn new(record: u64, line: u64, external_id: Option<String>, result: EntryResult) -> Self {
+        Self {
+            record,
+            line,
+            external_id,
+            result,
+            id: None,
+            code: None,
+            log_id: None,
+            reason: None,
+            at_ms: now_ms(),
+            maybe_twice: false,
+            uncertain: false,
+            checked: None,
+            feishu_ids: Vec::new(),
+        }
+    }
+}
+
+/// What the target held when an uncertain record was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Checked {
+    /// One interview with its `external_id`.
+    PresentOnce,
+    /// More than one: a duplicate (see `feishu_ids`).
+    Duplicated,
+    /// None.
+    Absent,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +362,11 @@ pub struct Journal {
     file: File,
     header: Option<JournalHeader>,
     confirmed: Bitset,
+    /// Records whose last entry is a `sending` one (no answer), or an `uncertain` failure
+    /// (not checked).
+    uncertain: BTreeSet<u64>,
+    /// Records created `maybe_twice` (with an `external_id`) and not checked since.
+    unsettled: BTreeSet<u64>,
     runs: u32,
     entries: u64,
     repaired_tail: bool,
@@ -330,6 +411,8 @@ impl Journal {
             file,
             header: None,
             confirmed: Bitset::new(),
+            uncertain: BTreeSet::new(),
+            unsettled: BTreeSet::new(),
             runs: 0,
             entries: 0,
             repaired_tail: false,
@@ -437,14 +520,25 @@ impl Journal {
                 if entry.result.is_confirmed() {
                     self.confirmed.insert(entry.record);
                 }
+                // Entries come in the order they happened: an intent stays open until any
+                // other entry of its record, an uncertain failure or a `maybe_twice` until a
+                // `checked` one (which repeats the flag, so the order of these lines matters).
+                if entry.result == EntryResult::Sending
+                    || (entry.uncertain && entry.checked.is_none())
+                {
+                    self.uncertain.insert(entry.record);
+                } else {
+                    self.uncertain.remove(&entry.record);
+                }
+                if entry.maybe_twice && entry.external_id.is_some() {
+                    self.unsettled.insert(entry.record);
+                }
+                if entry.checked.is_some() {
+                    self.unsettled.remove(&entry.record);
+                }
             }
         }
         Ok(())
-    }
-
-    /// The journal's path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// The header, unless the journal is new.
@@ -458,8 +552,21 @@ impl Journal {
     }
 
     /// Number of records confirmed by earlier runs.
+    #[cfg(test)]
     pub fn confirmed_count(&self) -> u64 {
         self.confirmed.len()
+    }
+
+    /// Records not confirmed whose outcome an earlier run left uncertain: sent without an
+    /// answer (it was killed, or abandoned them), or failed in a way that may have created
+    /// them and not checked since (it stopped before its end-of-run check).
+    pub fn uncertain(&self) -> &BTreeSet<u64> {
+        &self.uncertain
+    }
+
+    /// Records an earlier run created `maybe_twice` and did not check (it stopped first).
+    pub fn unsettled(&self) -> &BTreeSet<u64> {
+        &self.unsettled
     }
 
     /// Number of earlier runs.
@@ -631,225 +738,4 @@ impl JournalWriter {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn header(sha: &str) -> JournalHeader {
-        JournalHeader {
-            journal: JOURNAL_KIND.to_owned(),
-            version: JOURNAL_VERSION,
-            input: "in.jsonl".to_owned(),
-            input_sha256: sha.to_owned(),
-            input_bytes: 10,
-            target: "http://127.0.0.1:1".to_owned(),
-            created_at_ms: 1,
-            options: Some(JournalOptions {
-                derive_external_id: false,
-                strict: false,
-                max_record_bytes: 1000,
-            }),
-        }
-    }
-
-    fn entry(record: u64, result: EntryResult) -> JournalEntry {
-        JournalEntry {
-            record,
-            line: record,
-            external_id: Some(format!("id-{record}")),
-            result,
-            id: None,
-            code: None,
-            log_id: None,
-            reason: None,
-            at_ms: 2,
-        }
-    }
-
-    #[test]
-    fn entries_survive_a_reopen_and_only_confirmed_ones_count() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        let mut journal = Journal::open(&path).unwrap();
-        assert!(journal.header().is_none());
-        journal.bind(header("aa")).unwrap();
-        let writer = journal.into_writer();
-        writer.append(&entry(1, EntryResult::Created)).unwrap();
-        writer.append(&entry(2, EntryResult::Failed)).unwrap();
-        writer
-            .append(&entry(3, EntryResult::AlreadyExists))
-            .unwrap();
-        writer.close().unwrap();
-
-        let mut journal = Journal::open(&path).unwrap();
-        assert_eq!(journal.runs(), 1);
-        assert_eq!(journal.confirmed_count(), 2);
-        assert!(journal.is_confirmed(1) && !journal.is_confirmed(2) && journal.is_confirmed(3));
-        journal.bind(header("aa")).unwrap();
-        assert_eq!(journal.runs(), 2);
-    }
-
-    #[test]
-    fn a_second_open_is_refused_while_locked() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        let _first = Journal::open(&path).unwrap();
-        assert!(matches!(
-            Journal::open(&path),
-            Err(JournalError::Locked { .. })
-        ));
-    }
-
-    #[test]
-    fn a_torn_last_line_is_dropped_and_appending_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        let mut text = String::from_utf8(encode_line(&header("aa"))).unwrap();
-        text.push_str(&String::from_utf8(encode_line(&entry(1, EntryResult::Created))).unwrap());
-        text.push_str(r#"{"record":2,"line":2,"external_id":"id-2","res"#);
-        std::fs::write(&path, &text).unwrap();
-
-        let journal = Journal::open(&path).unwrap();
-        assert!(journal.repaired_tail());
-        assert_eq!(journal.confirmed_count(), 1);
-        let writer = journal.into_writer();
-        writer.append(&entry(2, EntryResult::Created)).unwrap();
-        writer.close().unwrap();
-
-        let journal = Journal::open(&path).unwrap();
-        assert!(!journal.repaired_tail());
-        assert_eq!(journal.confirmed_count(), 2);
-    }
-
-    #[test]
-    fn a_complete_last_line_without_newline_is_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        let mut bytes = encode_line(&header("aa"));
-        let mut last = encode_line(&entry(7, EntryResult::Created));
-        last.pop();
-        bytes.extend(last);
-        std::fs::write(&path, &bytes).unwrap();
-        let journal = Journal::open(&path).unwrap();
-        assert!(journal.is_confirmed(7));
-        let writer = journal.into_writer();
-        writer.append(&entry(8, EntryResult::Created)).unwrap();
-        writer.close().unwrap();
-        assert_eq!(Journal::open(&path).unwrap().confirmed_count(), 2);
-    }
-
-    #[test]
-    fn damage_before_the_last_line_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        let mut bytes = encode_line(&header("aa"));
-        bytes.extend(b"garbage\n");
-        bytes.extend(encode_line(&entry(1, EntryResult::Created)));
-        std::fs::write(&path, &bytes).unwrap();
-        let error = Journal::open(&path).unwrap_err();
-        assert!(
-            matches!(error, JournalError::Damaged { line: 2, .. }),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn a_single_line_file_that_is_no_journal_is_refused_not_cut() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("data.jsonl");
-        let data = r#"{"external_application_id":"a","external_id":"x"}"#;
-        std::fs::write(&path, data).unwrap();
-        let error = Journal::open(&path).unwrap_err();
-        assert!(
-            matches!(error, JournalError::Damaged { line: 1, .. }),
-            "{error}"
-        );
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), data);
-    }
-
-    #[test]
-    fn a_record_number_beyond_the_input_is_damage() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        let mut bytes = encode_line(&header("aa"));
-        bytes.extend(encode_line(&entry(u64::MAX / 2, EntryResult::Created)));
-        bytes.extend(encode_line(&entry(1, EntryResult::Created)));
-        std::fs::write(&path, &bytes).unwrap();
-        let error = Journal::open(&path).unwrap_err();
-        assert!(
-            matches!(error, JournalError::Damaged { line: 2, .. }),
-            "{error}"
-        );
-        assert!(error.to_string().contains("damaged at line 2"), "{error}");
-    }
-
-    #[test]
-    fn an_appended_line_is_in_the_file_before_close() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        let mut journal = Journal::open(&path).unwrap();
-        journal.bind(header("aa")).unwrap();
-        let writer = journal.into_writer();
-        writer.append(&entry(1, EntryResult::Created)).unwrap();
-        // No close, no flush: a SIGKILL now must not lose the line.
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            text.ends_with(
-                &String::from_utf8(encode_line(&entry(1, EntryResult::Created))).unwrap()
-            ),
-            "{text}"
-        );
-        drop(writer);
-    }
-
-    #[test]
-    fn other_options_are_refused_and_say_which() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        Journal::open(&path).unwrap().bind(header("aa")).unwrap();
-        let mut derived = header("aa");
-        if let Some(options) = derived.options.as_mut() {
-            options.derive_external_id = true;
-        }
-        let error = Journal::open(&path).unwrap().bind(derived).unwrap_err();
-        assert!(
-            matches!(
-                error,
-                JournalError::OtherOptions {
-                    option: "--derive-external-id",
-                    ..
-                }
-            ),
-            "{error}"
-        );
-        assert!(error.to_string().contains("--journal NEW_PATH"), "{error}");
-        let mut strict = header("aa");
-        if let Some(options) = strict.options.as_mut() {
-            options.strict = true;
-        }
-        let error = Journal::open(&path).unwrap().bind(strict).unwrap_err();
-        assert!(error.to_string().contains("--strict"), "{error}");
-        // Journals of earlier importers carry no options and are not compared.
-        let mut old = header("aa");
-        old.options = None;
-        Journal::open(&path).unwrap().bind(old).unwrap();
-    }
-
-    #[test]
-    fn another_input_or_target_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        Journal::open(&path).unwrap().bind(header("aa")).unwrap();
-        let error = Journal::open(&path)
-            .unwrap()
-            .bind(header("bb"))
-            .unwrap_err();
-        assert!(matches!(error, JournalError::OtherInput { .. }), "{error}");
-        let mut other_target = header("aa");
-        other_target.target = "https://open.feishu.cn".to_owned();
-        let error = Journal::open(&path)
-            .unwrap()
-            .bind(other_target)
-            .unwrap_err();
-        assert!(matches!(error, JournalError::OtherTarget { .. }), "{error}");
-    }
-}
+mod tests;

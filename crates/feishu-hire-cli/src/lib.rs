@@ -7,34 +7,51 @@
 //! FEISHU_APP_ID=cli_… FEISHU_APP_SECRET=… feishu-hire import interviews.jsonl   # Feishu
 //! feishu-hire import interviews.jsonl --lark                  # Lark
 //! feishu-hire validate interviews.jsonl                       # check only, send nothing
+//! feishu-hire verify interviews.jsonl                         # is each record in Feishu once?
 //! feishu-hire sandbox --port 8080                             # a sandbox server
 //! ```
 //!
-//! The binary is a thin shell over this library, which tests drive directly:
+//! The binary is a thin shell over this library. What another crate may use:
 //!
-//! - [`input`] streams JSON Lines or a JSON array, in flat memory;
-//! - [`check`] finds per-record errors and warnings, with line and JSON path;
-//! - [`duplicates`] finds repeated `external_id`s, in flat memory;
-//! - [`derive_id`] implements `--derive-external-id`;
-//! - [`scan`] is the checking pass shared by `validate` and `import`;
-//! - [`journal`] keeps what Feishu confirmed, so re-runs never send a record twice;
-//! - [`failures`] writes the failures file, itself valid input;
-//! - [`import`] is the import itself, [`summary`] its summary;
-//! - [`exit`] lists the exit codes;
-//! - [`cli`] is the command line, [`examples`] the generated example data.
+//! - the command line: [`Cli`] (parse it with [`clap::Parser`]) and its argument types, run
+//!   with [`run`], interrupts from [`signals`], exit codes in [`exit`];
+//! - the import: [`import()`] with an [`ImportConfig`] into a [`Target`], giving a
+//!   [`Summary`] (or a [`Refusal`] if it did not start);
+//! - the check of a target: [`verify()`] with a [`VerifyConfig`], giving a [`VerifySummary`];
+//! - the check of one record, as `validate` and `import` do it: [`Checker`] (the request's JSON
+//!   Schema, strict decoding, the importer's own rules), giving a [`CheckOutcome`];
+//! - for tests and benchmarks: a [`Console`] that can write to a buffer, and the example
+//!   data generator ([`examples`]).
+//!
+//! Everything else (input streaming, checks, journal, failures file, the end-of-run check)
+//! is internal; `ARCHITECTURE.md` says where it lives.
 
-pub mod bitset;
-pub mod check;
-pub mod cli;
-pub mod console;
-pub mod derive_id;
-pub mod duplicates;
+mod bitset;
+mod check;
+mod cli;
+mod console;
+mod derive_id;
+mod duplicates;
 pub mod examples;
 pub mod exit;
-pub mod failures;
-pub mod import;
-pub mod input;
-pub mod journal;
-pub mod scan;
+mod failures;
+mod import;
+mod input;
+mod journal;
+mod lookup;
+mod scan;
+mod settle;
 pub mod signals;
-pub mod summary;
+mod summary;
+mod verify;
+
+pub use check::{CheckOptions, CheckOutcome, Checker, Finding, Severity, ValidRecord};
+pub use cli::{
+    Cli, Command, GenExamplesArgs, ImportArgs, InputArgs, Rate, TargetArgs, ValidateArgs,
+    VerifyArgs, run,
+};
+pub use console::{Console, ProgressMode, SharedBuffer};
+pub use import::{ImportConfig, Interrupts, JournalLocation, Preflight, Refusal, Target, import};
+pub use input::InputFormat;
+pub use summary::{Ending, Summary};
+pub use verify::{VerifyConfig, VerifySummary, verify};

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
-use feishu_hire_cli::cli::{Cli, Command, run};
+use feishu_hire_cli::{Cli, Command, run};
 
 fn main() {
     let cli = Cli::parse();
@@ -19,9 +19,9 @@ fn main() {
         }
     };
     let code = runtime.block_on(async {
-        // Only `import` stops gracefully on Ctrl-C; every other command keeps the default
+        // Only `import` and `verify` stop gracefully on Ctrl-C; every other command keeps the default
         // (the process ends at once), so a copy of stdin or a long check can be interrupted.
-        let interrupts = if matches!(cli.command, Command::Import(_)) {
+        let interrupts = if matches!(cli.command, Command::Import(_) | Command::Verify(_)) {
             feishu_hire_cli::signals::listen()
         } else {
             feishu_hire_cli::signals::never()

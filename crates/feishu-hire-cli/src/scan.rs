@@ -241,6 +241,7 @@ fn invalid_report(record: &RawRecord, outcome: &CheckOutcome) -> FailureReport {
         reason,
         code: None,
         log_id: None,
+        feishu_ids: Vec::new(),
     }
 }
 
@@ -325,6 +326,7 @@ fn find_duplicates(
                         ),
                         code: None,
                         log_id: None,
+                        feishu_ids: Vec::new(),
                     },
                 )
                 .map_err(|e| FailuresWriteError::wrap(failures.records_path(), e))?;

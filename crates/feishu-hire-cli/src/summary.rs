@@ -55,6 +55,27 @@ pub struct Summary {
     /// Of those, the ones sent without an `external_id` (`--allow-unsafe-retries`): re-sending
     /// them can create the interview twice.
     pub failed_maybe_created_without_id: u64,
+    /// Of the created (or confirmed earlier), those created after an earlier attempt that may
+    /// have created them too, which the check could not settle: each may exist twice (run
+    /// `verify`).
+    pub created_maybe_twice: u64,
+    /// Records the end-of-run check found more than once in the target (duplicates; their
+    /// Feishu ids are in the failures report). Not counted as created.
+    pub duplicated_in_target: u64,
+    /// Records whose uncertain outcome was checked against the target at the end of the run.
+    pub checked_in_target: u64,
+    /// Of the already present, those refused with an unrecognised code naming `external_id`
+    /// that the check found in the target; `refusal_codes` lists the codes.
+    pub refused_but_present: u64,
+    /// The codes of those refusals, for `--already-exists-code`.
+    pub refusal_codes: Vec<i64>,
+    /// Records whose outcome an earlier run left uncertain (it was killed while they were in
+    /// flight, or before it checked them): checked against the target before this run sent
+    /// anything, counted by what the check found (created, duplicated, or failed if it could
+    /// not tell), and sent again only if the target does not hold them.
+    pub uncertain_earlier: u64,
+    /// Why some uncertain outcomes could not be checked, if so.
+    pub check_problem: Option<String>,
     /// Not sent this run because it stopped early; the next run sends them.
     pub not_sent: u64,
     /// Warnings printed.
@@ -76,7 +97,10 @@ pub struct Summary {
 impl Summary {
     /// Whether every record of the input is known to be in the target.
     pub fn is_complete(&self) -> bool {
-        self.not_sent == 0 && self.in_target() >= self.records
+        self.not_sent == 0
+            && self.duplicated_in_target == 0
+            && self.created_maybe_twice == 0
+            && self.in_target() >= self.records
     }
 
     /// What to do after a run that finished with problems.
@@ -103,6 +127,7 @@ impl Summary {
                 " {with_id} failed record(s) may have been created anyway; re-sending them within 24 h is safe because of their external_id.",
             ));
         }
+        advice.push_str(&self.check_advice());
         if self.failed_maybe_created_without_id > 0 {
             advice.push_str(&format!(
                 " Warning: {} failed record(s) were sent without an external_id (--allow-unsafe-retries) and may have been created anyway; \
@@ -111,6 +136,45 @@ impl Summary {
             ));
         }
         advice
+    }
+
+    /// What to do about what the end-of-run check found (or could not find).
+    fn check_advice(&self) -> String {
+        let mut advice = String::new();
+        if self.duplicated_in_target > 0 {
+            advice.push_str(&format!(
+                " {} record(s) are in the target more than once (the target did not honour their external_id when a request was retried): \
+                 the failures report lists the Feishu ids of every copy; delete all but one of each. Against such a target, import with --no-retry-after-uncertain.",
+                self.duplicated_in_target
+            ));
+        }
+        if self.created_maybe_twice > 0 {
+            advice.push_str(&format!(
+                " {} created record(s) may exist twice (an earlier attempt may have created them too) and could not be checked{}; run `feishu-hire verify` on the input.",
+                self.created_maybe_twice,
+                self.check_problem.as_deref().map(|p| format!(" ({p})")).unwrap_or_default()
+            ));
+        }
+        advice
+    }
+
+    /// The last line: how the run ended and what to do next.
+    fn verdict(&self) -> String {
+        match self.ending {
+            Ending::Interrupted => format!(
+                "Interrupted: {} of {} records are in the target; run the same command again to finish.",
+                self.in_target(),
+                self.records
+            ),
+            Ending::Aborted => format!(
+                "Stopped: {}. Fix it and run the same command again to finish.",
+                self.abort_reason.as_deref().unwrap_or("an error")
+            ),
+            Ending::Finished if self.is_complete() => {
+                format!("Done: all {} records are in the target.", self.records)
+            }
+            Ending::Finished => self.advice(),
+        }
     }
 
     /// Records now known to be in the target (created now, already present, or confirmed
@@ -123,7 +187,7 @@ impl Summary {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Import of {} into {}", self.input, self.target)?;
-        let rows: [(&str, u64, &str); 9] = [
+        let rows: [(&str, u64, &str); 13] = [
             ("records", self.records, ""),
             ("created", self.created, ""),
             (
@@ -143,6 +207,26 @@ impl fmt::Display for Summary {
                 "external_id used by an earlier record; not sent",
             ),
             ("failed", self.failed, "sent but not confirmed"),
+            (
+                "maybe twice",
+                self.created_maybe_twice,
+                "of the created: an earlier attempt may have created it too; run verify",
+            ),
+            (
+                "duplicated",
+                self.duplicated_in_target,
+                "held more than once by the target; ids in the failures report",
+            ),
+            (
+                "uncertain earlier",
+                self.uncertain_earlier,
+                "left uncertain by a stopped run; checked first, not sent blind",
+            ),
+            (
+                "checked",
+                self.checked_in_target,
+                "uncertain outcomes read back from the target",
+            ),
             (
                 "not sent",
                 self.not_sent,
@@ -173,24 +257,21 @@ impl fmt::Display for Summary {
         if let (Some(file), Some(report)) = (&self.failures_file, &self.failures_report) {
             writeln!(f, "  {:<18} {file} (reasons: {report})", "failures")?;
         }
+        if self.refused_but_present > 0 {
+            let codes: Vec<String> = self.refusal_codes.iter().map(i64::to_string).collect();
+            writeln!(
+                f,
+                "note: {} record(s) were refused with code {} naming external_id, and the target holds each of them once: counted as already present. \
+                 If this code always means \"external_id already exists\", pass --already-exists-code {} to skip the check.",
+                self.refused_but_present,
+                codes.join(", "),
+                codes.first().map_or("CODE", String::as_str)
+            )?;
+        }
         if let Some(peak) = self.peak_memory_bytes {
             writeln!(f, "  {:<18} {}", "peak memory", human_bytes(peak))?;
         }
-        let verdict = match self.ending {
-            Ending::Interrupted => format!(
-                "Interrupted: {} of {} records are in the target; run the same command again to finish.",
-                self.in_target(),
-                self.records
-            ),
-            Ending::Aborted => format!(
-                "Stopped: {}. Fix it and run the same command again to finish.",
-                self.abort_reason.as_deref().unwrap_or("an error")
-            ),
-            Ending::Finished if self.is_complete() => {
-                format!("Done: all {} records are in the target.", self.records)
-            }
-            Ending::Finished => self.advice(),
-        };
+        let verdict = self.verdict();
         write!(f, "{verdict} (exit code {})", self.exit_code)
     }
 }
@@ -210,10 +291,10 @@ pub fn peak_memory_bytes() -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
 
-    fn finished() -> Summary {
+    pub(super) fn finished() -> Summary {
         Summary {
             input: "in.jsonl".to_owned(),
             input_sha256: "aa".to_owned(),
@@ -231,6 +312,13 @@ mod tests {
             failed: 0,
             failed_maybe_created: 0,
             failed_maybe_created_without_id: 0,
+            created_maybe_twice: 0,
+            duplicated_in_target: 0,
+            checked_in_target: 0,
+            refused_but_present: 0,
+            refusal_codes: Vec::new(),
+            uncertain_earlier: 0,
+            check_problem: None,
             not_sent: 0,
             warnings: 0,
             elapsed_ms: 0,
@@ -241,6 +329,11 @@ mod tests {
             peak_memory_bytes: None,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::finished;
 
     #[test]
     fn records_not_sent_are_never_reported_as_done() {
@@ -273,5 +366,26 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("retried as they are"), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::tests_support::finished;
+
+    #[test]
+    fn a_record_that_may_exist_twice_is_never_done() {
+        let mut summary = finished();
+        summary.created_maybe_twice = 1;
+        let text = summary.to_string();
+        assert!(!text.contains("Done: all"), "{text}");
+        assert!(text.contains("may exist twice"), "{text}");
+        assert!(text.contains("feishu-hire verify"), "{text}");
+        summary.created_maybe_twice = 0;
+        summary.created = 9;
+        summary.duplicated_in_target = 1;
+        let text = summary.to_string();
+        assert!(!text.contains("Done: all"), "{text}");
+        assert!(text.contains("delete all but one"), "{text}");
     }
 }

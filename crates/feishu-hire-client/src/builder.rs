@@ -35,6 +35,7 @@ pub struct ClientBuilder {
     http_client: Option<reqwest::Client>,
     retry: RetryPolicy,
     rate_limit: RequestedRate,
+    undocumented_rate: Option<u32>,
     already_exists: AlreadyExistsRule,
     sleeper: Arc<dyn Sleeper>,
 }
@@ -69,6 +70,7 @@ impl ClientBuilder {
             http_client: None,
             retry: RetryPolicy::default(),
             rate_limit: RequestedRate::FromSpec,
+            undocumented_rate: None,
             already_exists: AlreadyExistsRule::none(),
             sleeper: Arc::new(TokioSleeper),
         }
@@ -157,6 +159,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Also paces every endpoint whose spec documents no rate limit (batch query, today) at
+    /// `requests` per second, each endpoint on its own. By default such endpoints are not
+    /// paced: Feishu documents no rate for them, and the client does not invent one; a bulk
+    /// job that queries a lot sets one here. [`no_rate_limit`](Self::no_rate_limit) turns it
+    /// off too. Must be at least 1.
+    #[must_use]
+    pub fn undocumented_rate_limit_per_second(mut self, requests: u32) -> Self {
+        self.undocumented_rate = Some(requests);
+        self
+    }
+
     /// Does not pace requests at all; Feishu's 429 answers are still waited out and retried.
     #[must_use]
     pub fn no_rate_limit(mut self) -> Self {
@@ -220,6 +233,10 @@ impl ClientBuilder {
             reason: error.to_string(),
         })?;
         let own_http = self.http_client.is_none();
+        let undocumented_rate = match self.undocumented_rate {
+            None => None,
+            Some(requests) => Some(NonZeroU32::new(requests).ok_or(BuildError::InvalidRateLimit)?),
+        };
         let http = match self.http_client {
             Some(client) => client,
             None => reqwest::Client::builder()
@@ -239,7 +256,7 @@ impl ClientBuilder {
             timeout: self.timeout,
             user_agent: HeaderValue::from_static(USER_AGENT),
             retry: self.retry,
-            rate_limiters: RateLimiters::new(rate_limit),
+            rate_limiters: RateLimiters::new(rate_limit).undocumented(undocumented_rate),
             already_exists: self.already_exists,
             sleeper: self.sleeper,
         }))

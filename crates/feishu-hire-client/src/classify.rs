@@ -92,7 +92,8 @@ pub(crate) fn classify(error: &Error) -> Classification {
 /// client's own retries (of the token fetch) are already spent.
 fn client_side(error: &Error) -> Option<Classification> {
     match error {
-        Error::InvalidRequest { .. } | Error::Token(_) => Some(Classification::REFUSED),
+        _ if error.is_token_error() => Some(Classification::REFUSED),
+        Error::InvalidRequest { .. } => Some(Classification::REFUSED),
         _ => None,
     }
 }

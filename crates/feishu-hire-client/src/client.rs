@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use feishu_hire_types::{
     AccessTokenKind, ApiRequest, CreateExternalInterviewData, CreateExternalInterviewRequest,
-    Endpoint, ErrorCode, ErrorDetail, ErrorEnvelope, ExternalInterview, HttpMethod, Paginated,
-    ResponseShape, TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest,
+    Endpoint, ErrorCode, ErrorDetail, ErrorEnvelope, ExternalInterview, HttpMethod, Idempotency,
+    Paginated, ResponseShape, TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest,
     TenantAccessTokenResponse,
 };
 use reqwest::header::{
@@ -26,12 +26,12 @@ use tracing::{Instrument, debug, info, warn};
 use crate::already_exists::AlreadyExistsRule;
 use crate::builder::ClientBuilder;
 use crate::classify::classify;
-use crate::error::{ApiError, Call, Error, InvalidResponse, TransportError};
+use crate::error::{ApiError, CallInfo, Error, InvalidResponse, TransportError};
 use crate::paginate::Paginator;
 use crate::rate_limit::RateLimiters;
 use crate::request_id::RequestIds;
 use crate::retry::{RetryPolicy, Sleeper, SleeperName};
-use crate::token::{AppCredentials, Auth, BearerToken, CachedToken, clear_processed_mark};
+use crate::token::{AppCredentials, Auth, BearerToken, CachedToken};
 
 // Header names as constants: a `&str` name is parsed and validated on every use.
 /// The header that carries the caller's request id; the official Go SDK sends the same one.
@@ -116,6 +116,11 @@ pub struct CallMeta {
     pub request_id: String,
     /// HTTP requests made, the final one included.
     pub attempts: u32,
+    /// Whether an attempt before the final one may have been processed too (it timed out, lost
+    /// its connection or met a server error). For a create that carries an `external_id` this
+    /// means the record exists once if the server honours the key, but may exist twice if it
+    /// does not: check the target before calling it done.
+    pub earlier_attempt_may_have_been_processed: bool,
 }
 
 /// What [`Client::create_external_interview`] achieved.
@@ -200,7 +205,14 @@ impl Outgoing {
             .body()
             .map(|body| encode(body, endpoint))
             .transpose()?;
-        let url = endpoint_url(base, &request.path(), &request.query());
+        let path = request.path();
+        if let Some(problem) = endpoint.path_problem(&path) {
+            return Err(Error::InvalidRequest {
+                endpoint: endpoint.name,
+                reason: problem,
+            });
+        }
+        let url = endpoint_url(base, &path, &request.query());
         Ok(Self {
             endpoint,
             method: method_of(endpoint.method),
@@ -383,11 +395,12 @@ impl Client {
         let mut earlier_attempt_may_have_been_processed = false;
         loop {
             attempt += 1;
-            let call = Call {
+            let call = CallInfo {
                 endpoint: endpoint.name,
                 request_id: request_id.clone(),
                 attempts: attempt,
                 earlier_attempt_may_have_been_processed,
+                fetching_token: false,
             };
             self.inner.rate_limiters.until_ready(endpoint).await;
             let token = match endpoint.access_token {
@@ -434,6 +447,15 @@ impl Client {
                 Err(error) => error,
             };
             earlier_attempt_may_have_been_processed |= error.may_have_taken_effect();
+            // Repeating a keyed create after an attempt that may have been processed relies on
+            // the server honouring the key; the policy may forbid exactly that (and only that).
+            if earlier_attempt_may_have_been_processed
+                && !policy.retry_after_possible_effect
+                && matches!(endpoint.idempotency, Idempotency::ByKey { .. })
+            {
+                warn!(attempt, log_id = error.log_id(), %error, "not retried: an attempt may have been processed and the policy forbids relying on the idempotency key");
+                return Err(error);
+            }
             let refused_token = error
                 .error_code()
                 .is_some_and(|code| INVALID_TOKEN_CODES.contains(&code));
@@ -520,7 +542,7 @@ impl Client {
         }
         if let Some(failure) = cache.failure_since(seen) {
             debug!("a token fetch failed while this call waited for it; not fetching again");
-            return Err(Error::Token(Box::new(failure)));
+            return Err(failure.into_token_error());
         }
         let fetched = self.fetch_tenant_token(app).await;
         let fetch = app.fetch_finished();
@@ -531,9 +553,9 @@ impl Client {
                 Ok(token)
             }
             Err(mut error) => {
-                clear_processed_mark(&mut error);
+                error.clear_earlier_attempt_mark();
                 cache.fetched(fetch, Err(&error));
-                Err(Error::Token(Box::new(error)))
+                Err(error.into_token_error())
             }
         }
     }
@@ -617,11 +639,12 @@ fn decode_output<T: DeserializeOwned>(
 
 /// A success answer whose body is not what the endpoint documents.
 fn invalid_success<T>(delivered: &Delivered<T>, reason: impl Into<String>) -> Error {
-    let call = Call {
+    let call = CallInfo {
         endpoint: delivered.endpoint,
         request_id: delivered.meta.request_id.clone(),
         attempts: delivered.meta.attempts,
         earlier_attempt_may_have_been_processed: delivered.earlier_attempt_may_have_been_processed,
+        fetching_token: false,
     };
     Error::InvalidResponse(Box::new(invalid_response(
         call,
@@ -635,7 +658,7 @@ fn invalid_success<T>(delivered: &Delivered<T>, reason: impl Into<String>) -> Er
 /// An [`InvalidResponse`] that keeps the body's start, unless the endpoint's answers carry a
 /// secret: then neither the body nor the secret (should the reason quote it) is kept.
 fn invalid_response(
-    call: Call,
+    call: CallInfo,
     status: u16,
     log_id: Option<String>,
     mut reason: String,
@@ -696,11 +719,11 @@ async fn read_body(mut response: reqwest::Response) -> Result<Body, reqwest::Err
 async fn send_attempt<T: DeserializeOwned>(
     http: &reqwest::Client,
     request: reqwest::Request,
-    call: Call,
+    call: CallInfo,
     already_exists: Option<&AlreadyExistsRule>,
     decode: OnePass<T>,
 ) -> Result<Delivered<T>, Error> {
-    let transport = |call: Call, source: reqwest::Error| {
+    let transport = |call: CallInfo, source: reqwest::Error| {
         // A connect error (refused, DNS, TLS handshake) means no byte of the request left.
         let never_left = source.is_connect();
         let error = Box::new(TransportError {
@@ -745,7 +768,7 @@ async fn send_attempt<T: DeserializeOwned>(
 /// Turns an answer into the call's result: a delivery, or an [`Error::Api`] /
 /// [`Error::InvalidResponse`].
 fn judge<T: DeserializeOwned>(
-    call: Call,
+    call: CallInfo,
     status: u16,
     header_log_id: Option<String>,
     rate_limit_reset: Option<Duration>,
@@ -753,7 +776,7 @@ fn judge<T: DeserializeOwned>(
     already_exists: Option<&AlreadyExistsRule>,
     decode: OnePass<T>,
 ) -> Result<Delivered<T>, Error> {
-    let invalid = |call: Call, log_id: Option<String>, reason: String, body: &[u8]| {
+    let invalid = |call: CallInfo, log_id: Option<String>, reason: String, body: &[u8]| {
         let mut invalid = invalid_response(call, status, log_id, reason, body);
         invalid.rate_limit_reset = rate_limit_reset;
         Error::InvalidResponse(Box::new(invalid))
@@ -773,7 +796,7 @@ fn judge<T: DeserializeOwned>(
     let msg = envelope.msg.unwrap_or_default();
     let success_status = (200..300).contains(&status);
     let data = envelope.data;
-    let delivered = |call: Call, log_id, msg, body| Delivered {
+    let delivered = |call: CallInfo, log_id, msg, body| Delivered {
         data,
         output,
         endpoint: call.endpoint,
@@ -783,6 +806,7 @@ fn judge<T: DeserializeOwned>(
             log_id,
             request_id: call.request_id,
             attempts: call.attempts,
+            earlier_attempt_may_have_been_processed: call.earlier_attempt_may_have_been_processed,
         },
         code: envelope.code,
         msg,

@@ -37,9 +37,10 @@ impl fmt::Display for Delivery {
     }
 }
 
-/// Which call an error belongs to.
+/// Which call an error belongs to: the endpoint, the request id, the attempts made. Every
+/// error of an answered or attempted call carries one ([`Error::call`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Call {
+pub struct CallInfo {
     pub(crate) endpoint: &'static str,
     pub(crate) request_id: String,
     pub(crate) attempts: u32,
@@ -47,9 +48,36 @@ pub(crate) struct Call {
     /// processed (it timed out, or a server error answered it). The call's last error alone
     /// would otherwise hide that, and a caller would think sending again is safe.
     pub(crate) earlier_attempt_may_have_been_processed: bool,
+    /// Whether this call fetched a tenant token for another call, which then was not sent.
+    pub(crate) fetching_token: bool,
 }
 
-impl Call {
+impl CallInfo {
+    /// The endpoint's name from the spec (`tenant_access_token_internal` for a token fetch).
+    pub fn endpoint(&self) -> &'static str {
+        self.endpoint
+    }
+
+    /// The request id sent in `Oapi-Sdk-Request-Id`, the same on every attempt.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// HTTP requests made, the last one included.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// See [`Error::earlier_attempt_may_have_been_processed`].
+    pub fn earlier_attempt_may_have_been_processed(&self) -> bool {
+        self.earlier_attempt_may_have_been_processed
+    }
+
+    /// Whether this is the token fetch of another call (see [`Error::is_token_error`]).
+    pub fn is_token_fetch(&self) -> bool {
+        self.fetching_token
+    }
+
     /// `"; gave up after 3 attempts"`, or nothing for a single attempt; plus a warning when an
     /// earlier attempt may have been processed.
     fn attempts_note(&self) -> String {
@@ -69,7 +97,13 @@ impl Call {
 /// Each variant answers "what happened to my request" ([`Error::delivery`]) and "could it have
 /// taken effect" ([`Error::may_have_taken_effect`]). `Display` is one line without
 /// secrets, fit for a log.
-#[derive(Debug)]
+///
+/// When no tenant token could be had, the error is the token fetch's own (its endpoint is
+/// `tenant_access_token_internal`, [`Error::is_token_error`] is `true`) and the call it was for
+/// was not sent: [`Error::delivery`] says so.
+///
+/// Cheap to clone: a failure shared by several calls (a token fetch) is handed to each.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// The request could not be built (for example, it does not serialise), so it was not sent.
@@ -89,21 +123,19 @@ pub enum Error {
     /// Something answered, but not with the JSON the endpoint documents: a gateway's HTML
     /// page, an empty or truncated body, or a success without the expected data.
     InvalidResponse(Box<InvalidResponse>),
-    /// No `tenant_access_token` could be had from the token endpoint; the inner error says
-    /// why. The call itself was not processed.
-    Token(Box<Error>),
 }
 
 impl Error {
-    /// What happened to the request. For [`Error::Token`] it is [`Delivery::NotSent`]: the call
-    /// was not sent, or was refused for its token.
+    /// What happened to the request. For a [token error](Error::is_token_error) it is
+    /// [`Delivery::NotSent`]: the call was not sent, since it had no token.
     ///
     /// A call that made several attempts reports [`Delivery::MaybeSent`] rather than
     /// `NotSent` if an earlier attempt may have been processed
     /// ([`Error::earlier_attempt_may_have_been_processed`]).
     pub fn delivery(&self) -> Delivery {
         let last_attempt = match self {
-            Error::InvalidRequest { .. } | Error::NotSent(_) | Error::Token(_) => Delivery::NotSent,
+            _ if self.is_token_error() => Delivery::NotSent,
+            Error::InvalidRequest { .. } | Error::NotSent(_) => Delivery::NotSent,
             Error::MaybeSent(_) => Delivery::MaybeSent,
             Error::Api(_) | Error::InvalidResponse(_) => Delivery::Answered,
         };
@@ -123,8 +155,8 @@ impl Error {
     }
 
     /// Records that an earlier attempt of the call this error ends may have been processed.
-    /// For [`Error::Token`] the mark goes on the token request's call info, the only call info
-    /// such an error has.
+    /// For a token error the mark goes on the token fetch's call info, the only call info such
+    /// an error has.
     pub(crate) fn mark_earlier_attempt_may_have_been_processed(&mut self) {
         if let Some(call) = self.call_mut() {
             call.earlier_attempt_may_have_been_processed = true;
@@ -157,18 +189,13 @@ impl Error {
     /// succeed (no connection, timeout, server error, rate limit). Whether trying again is
     /// *safe* is [`Error::may_have_taken_effect`]'s question.
     pub fn is_transient(&self) -> bool {
-        match self {
-            // The token endpoint's own failure decides.
-            Error::Token(inner) => inner.is_transient(),
-            _ => classify(self).repeat != Repeat::Never,
-        }
+        classify(self).repeat != Repeat::Never
     }
 
-    /// Feishu's `code`, if it answered with one. For [`Error::Token`], the token endpoint's.
+    /// Feishu's `code`, if it answered with one (for a token error, the token endpoint's).
     pub fn code(&self) -> Option<i64> {
         match self {
             Error::Api(api) => Some(api.code),
-            Error::Token(inner) => inner.code(),
             _ => None,
         }
     }
@@ -188,7 +215,6 @@ impl Error {
                 status if status >= 500 => Some(ErrorCategory::System),
                 _ => None,
             },
-            Error::Token(inner) => inner.category(),
             _ => None,
         }
     }
@@ -198,7 +224,6 @@ impl Error {
         match self {
             Error::Api(api) => Some(api.status),
             Error::InvalidResponse(invalid) => Some(invalid.status),
-            Error::Token(inner) => inner.status(),
             _ => None,
         }
     }
@@ -209,26 +234,43 @@ impl Error {
         match self {
             Error::Api(api) => api.log_id(),
             Error::InvalidResponse(invalid) => invalid.log_id(),
-            Error::Token(inner) => inner.log_id(),
             _ => None,
         }
     }
 
     /// The request id the client sent in `Oapi-Sdk-Request-Id` (the same on every attempt).
-    /// For [`Error::Token`], the token request's.
+    /// For a token error, the token request's.
     pub fn request_id(&self) -> Option<&str> {
-        self.call().map(|call| call.request_id.as_str())
+        self.call().map(CallInfo::request_id)
     }
 
-    /// How many HTTP requests the call made before it gave up (0 if none). For
-    /// [`Error::Token`], the requests to the token endpoint.
+    /// How many HTTP requests the call made before it gave up (0 if none). For a token error,
+    /// the requests to the token endpoint.
     pub fn attempts(&self) -> u32 {
-        self.call().map_or(0, |call| call.attempts)
+        self.call().map_or(0, CallInfo::attempts)
     }
 
-    /// Whether getting a token failed, rather than the call itself.
+    /// Whether getting a tenant token failed, rather than the call itself: the error is the
+    /// token fetch's, and the call it was for was not sent.
     pub fn is_token_error(&self) -> bool {
-        matches!(self, Error::Token(_))
+        self.call().is_some_and(CallInfo::is_token_fetch)
+    }
+
+    /// Forgets that an earlier attempt may have been processed: for a token fetch's own
+    /// attempts, since fetching a token creates nothing; the calling request's own earlier
+    /// attempts are marked again by its caller.
+    pub(crate) fn clear_earlier_attempt_mark(&mut self) {
+        if let Some(call) = self.call_mut() {
+            call.earlier_attempt_may_have_been_processed = false;
+        }
+    }
+
+    /// Marks this error, of a token fetch, as the reason another call was not sent.
+    pub(crate) fn into_token_error(mut self) -> Self {
+        if let Some(call) = self.call_mut() {
+            call.fetching_token = true;
+        }
+        self
     }
 
     /// The Feishu answer, for an [`Error::Api`].
@@ -239,29 +281,32 @@ impl Error {
         }
     }
 
-    fn call(&self) -> Option<&Call> {
+    /// The call the error belongs to: endpoint, request id, attempts. `None` for a request that
+    /// could not be built.
+    pub fn call(&self) -> Option<&CallInfo> {
         match self {
             Error::InvalidRequest { .. } => None,
             Error::NotSent(transport) | Error::MaybeSent(transport) => Some(&transport.call),
             Error::Api(api) => Some(&api.call),
             Error::InvalidResponse(invalid) => Some(&invalid.call),
-            Error::Token(inner) => inner.call(),
         }
     }
 
-    fn call_mut(&mut self) -> Option<&mut Call> {
+    fn call_mut(&mut self) -> Option<&mut CallInfo> {
         match self {
             Error::InvalidRequest { .. } => None,
             Error::NotSent(transport) | Error::MaybeSent(transport) => Some(&mut transport.call),
             Error::Api(api) => Some(&mut api.call),
             Error::InvalidResponse(invalid) => Some(&mut invalid.call),
-            Error::Token(inner) => inner.call_mut(),
         }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_token_error() {
+            f.write_str("could not get a tenant_access_token: ")?;
+        }
         match self {
             Error::InvalidRequest { endpoint, reason } => {
                 write!(
@@ -294,7 +339,6 @@ impl fmt::Display for Error {
             ),
             Error::Api(api) => api.fmt(f),
             Error::InvalidResponse(invalid) => invalid.fmt(f),
-            Error::Token(inner) => write!(f, "could not get a tenant_access_token: {inner}"),
         }
     }
 }
@@ -305,7 +349,6 @@ impl StdError for Error {
             Error::NotSent(transport) | Error::MaybeSent(transport) => {
                 Some(transport.source.as_ref())
             }
-            Error::Token(inner) => Some(inner.as_ref()),
             _ => None,
         }
     }
@@ -326,24 +369,14 @@ fn root_cause(error: &(dyn StdError + 'static)) -> String {
 /// waited on it, such as a token fetch.
 #[derive(Debug, Clone)]
 pub struct TransportError {
-    pub(crate) call: Call,
+    pub(crate) call: CallInfo,
     pub(crate) source: Arc<reqwest::Error>,
 }
 
 impl TransportError {
-    /// The endpoint's name from the spec.
-    pub fn endpoint(&self) -> &'static str {
-        self.call.endpoint
-    }
-
-    /// The request id sent in `Oapi-Sdk-Request-Id`.
-    pub fn request_id(&self) -> &str {
-        &self.call.request_id
-    }
-
-    /// HTTP requests made, this one included.
-    pub fn attempts(&self) -> u32 {
-        self.call.attempts
+    /// The call: endpoint, request id, attempts.
+    pub fn call(&self) -> &CallInfo {
+        &self.call
     }
 
     /// Whether the request timed out.
@@ -360,7 +393,7 @@ impl TransportError {
 /// Feishu's answer with a non-zero `code`: its status, code, message and error details.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
-    pub(crate) call: Call,
+    pub(crate) call: CallInfo,
     pub(crate) status: u16,
     pub(crate) code: i64,
     pub(crate) msg: String,
@@ -370,19 +403,9 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// The endpoint's name from the spec.
-    pub fn endpoint(&self) -> &'static str {
-        self.call.endpoint
-    }
-
-    /// The request id sent in `Oapi-Sdk-Request-Id`.
-    pub fn request_id(&self) -> &str {
-        &self.call.request_id
-    }
-
-    /// HTTP requests made, the answered one included.
-    pub fn attempts(&self) -> u32 {
-        self.call.attempts
+    /// The call: endpoint, request id, attempts.
+    pub fn call(&self) -> &CallInfo {
+        &self.call
     }
 
     /// The HTTP status.
@@ -488,7 +511,7 @@ impl fmt::Display for ApiError {
 /// An answer that is not the JSON the endpoint documents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidResponse {
-    pub(crate) call: Call,
+    pub(crate) call: CallInfo,
     pub(crate) status: u16,
     pub(crate) log_id: Option<String>,
     pub(crate) reason: String,
@@ -500,7 +523,7 @@ pub struct InvalidResponse {
 
 impl InvalidResponse {
     pub(crate) fn new(
-        call: Call,
+        call: CallInfo,
         status: u16,
         log_id: Option<String>,
         reason: impl Into<String>,
@@ -524,19 +547,9 @@ impl InvalidResponse {
         self
     }
 
-    /// The endpoint's name from the spec.
-    pub fn endpoint(&self) -> &'static str {
-        self.call.endpoint
-    }
-
-    /// The request id sent in `Oapi-Sdk-Request-Id`.
-    pub fn request_id(&self) -> &str {
-        &self.call.request_id
-    }
-
-    /// HTTP requests made, the answered one included.
-    pub fn attempts(&self) -> u32 {
-        self.call.attempts
+    /// The call: endpoint, request id, attempts.
+    pub fn call(&self) -> &CallInfo {
+        &self.call
     }
 
     /// The HTTP status.
@@ -599,12 +612,13 @@ fn body_start(body: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn call() -> Call {
-        Call {
+    fn call() -> CallInfo {
+        CallInfo {
             endpoint: "create_external_interview",
             request_id: "r".into(),
             attempts: 1,
             earlier_attempt_may_have_been_processed: false,
+            fetching_token: false,
         }
     }
 

@@ -69,7 +69,7 @@
 //! life, if it lives 10 minutes or less). Calls that need a token at the same moment share one
 //! fetch. When Feishu answers 99991663, 99991664 or 99991671 (token invalid), the client drops
 //! the token, fetches a new one and repeats the call once. If the token endpoint fails, the
-//! call fails with [`Error::Token`].
+//! call fails with the token fetch's error ([`Error::is_token_error`]), and was not sent.
 //!
 //! # Errors
 //!
@@ -106,6 +106,12 @@
 //! twice. The [`RetryPolicy`] bounds the attempts and the total time; a wait that would end
 //! after its deadline is not started. Waits go through a [`Sleeper`], which tests replace to
 //! record them.
+//!
+//! A create retried after an attempt that may have been processed relies on Feishu honouring
+//! its `external_id`. A successful call says so in
+//! [`CallMeta::earlier_attempt_may_have_been_processed`], and
+//! [`RetryPolicy::no_retry_after_possible_effect`] turns exactly those retries off (for a
+//! target that may not honour the key), keeping every other one.
 //!
 //! # Rate limiting
 //!
@@ -188,7 +194,7 @@ mod token;
 pub use already_exists::AlreadyExistsRule;
 pub use builder::{BuildError, ClientBuilder};
 pub use client::{Answer, CallMeta, Client, CreateOutcome, MAX_RESPONSE_BODY_BYTES};
-pub use error::{ApiError, Delivery, Error, InvalidResponse, TransportError};
+pub use error::{ApiError, CallInfo, Delivery, Error, InvalidResponse, TransportError};
 pub use paginate::Paginator;
 pub use retry::{RetryPolicy, SleepFuture, Sleeper, TokioSleeper};
 

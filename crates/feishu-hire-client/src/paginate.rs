@@ -10,7 +10,7 @@ use feishu_hire_types::{Page, Paginated};
 use futures::stream::{self, Stream, StreamExt};
 
 use crate::client::Client;
-use crate::error::{Call, Error, InvalidResponse};
+use crate::error::{CallInfo, Error, InvalidResponse};
 
 /// Pages of a paginated request; build it with [`Client::paginate`], then take
 /// [`items`](Self::items) or [`pages`](Self::pages).
@@ -105,11 +105,12 @@ impl<R: Paginated + Send + Sync + 'static> Paginator<R> {
 
 /// A server that answers a page token it already gave: following it would never end.
 fn repeated_token(endpoint: &'static str, token: &str, meta: &crate::CallMeta) -> Error {
-    let call = Call {
+    let call = CallInfo {
         endpoint,
         request_id: meta.request_id.clone(),
         attempts: meta.attempts,
         earlier_attempt_may_have_been_processed: false,
+        fetching_token: false,
     };
     Error::InvalidResponse(Box::new(InvalidResponse::new(
         call,

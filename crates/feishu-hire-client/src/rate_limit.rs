@@ -24,6 +24,8 @@ pub(crate) enum RateLimitSetting {
 #[derive(Debug)]
 pub(crate) struct RateLimiters {
     setting: RateLimitSetting,
+    /// The pace of endpoints whose spec documents no rate; `None` leaves them unpaced.
+    undocumented: Option<NonZeroU32>,
     by_endpoint: Mutex<HashMap<&'static str, Arc<DefaultDirectRateLimiter>>>,
 }
 
@@ -31,8 +33,15 @@ impl RateLimiters {
     pub(crate) fn new(setting: RateLimitSetting) -> Self {
         Self {
             setting,
+            undocumented: None,
             by_endpoint: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Also paces endpoints without a documented rate at `per_second`, if given.
+    pub(crate) fn undocumented(mut self, per_second: Option<NonZeroU32>) -> Self {
+        self.undocumented = per_second;
+        self
     }
 
     pub(crate) fn setting(&self) -> RateLimitSetting {
@@ -63,11 +72,15 @@ impl RateLimiters {
     /// Requests evenly spaced, with no burst: Feishu counts per window, and a burst at the end
     /// of one window followed by the steady rate could exceed it.
     fn quota(&self, endpoint: &Endpoint) -> Option<Quota> {
-        let documented = endpoint.rate_limit?;
-        let interval = match self.setting {
-            RateLimitSetting::Off => return None,
-            RateLimitSetting::FromSpec => documented.window() / documented.requests.max(1),
-            RateLimitSetting::PerSecond(per_second) => Duration::from_secs(1) / per_second.get(),
+        let interval = match (self.setting, endpoint.rate_limit) {
+            (RateLimitSetting::Off, _) => return None,
+            (_, None) => Duration::from_secs(1) / self.undocumented?.get(),
+            (RateLimitSetting::FromSpec, Some(documented)) => {
+                documented.window() / documented.requests.max(1)
+            }
+            (RateLimitSetting::PerSecond(per_second), Some(_)) => {
+                Duration::from_secs(1) / per_second.get()
+            }
         };
         Quota::with_period(interval)
     }
@@ -99,5 +112,26 @@ mod tests {
                 .map(|q| q.replenish_interval()),
             Some(Duration::from_millis(250))
         );
+    }
+
+    #[test]
+    fn undocumented_endpoints_are_paced_only_when_asked() {
+        use feishu_hire_types::BATCH_QUERY_EXTERNAL_INTERVIEW;
+        let spec = RateLimiters::new(RateLimitSetting::FromSpec);
+        assert!(spec.quota(&BATCH_QUERY_EXTERNAL_INTERVIEW).is_none());
+        let five = RateLimiters::new(RateLimitSetting::FromSpec).undocumented(NonZeroU32::new(5));
+        assert_eq!(
+            five.quota(&BATCH_QUERY_EXTERNAL_INTERVIEW)
+                .map(|q| q.replenish_interval()),
+            Some(Duration::from_millis(200))
+        );
+        // A documented rate is still the spec's.
+        assert_eq!(
+            five.quota(&CREATE_EXTERNAL_INTERVIEW)
+                .map(|q| q.replenish_interval()),
+            Some(Duration::from_millis(100))
+        );
+        let off = RateLimiters::new(RateLimitSetting::Off).undocumented(NonZeroU32::new(5));
+        assert!(off.quota(&BATCH_QUERY_EXTERNAL_INTERVIEW).is_none());
     }
 }

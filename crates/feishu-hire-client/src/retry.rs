@@ -32,6 +32,7 @@ pub struct RetryPolicy {
     pub(crate) initial_backoff: Duration,
     pub(crate) max_backoff: Duration,
     pub(crate) total_deadline: Duration,
+    pub(crate) retry_after_possible_effect: bool,
 }
 
 impl Default for RetryPolicy {
@@ -42,6 +43,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
             total_deadline: Duration::from_secs(60),
+            retry_after_possible_effect: true,
         }
     }
 }
@@ -88,6 +90,28 @@ impl RetryPolicy {
     pub fn total_deadline(mut self, deadline: Duration) -> Self {
         self.total_deadline = deadline;
         self
+    }
+
+    /// Never sends a keyed request (a create with its `external_id`) again once an attempt may
+    /// have been processed (it timed out, lost its connection or met a server error); every
+    /// other retry stays: after a refused connection or a rate limit of the first attempt,
+    /// and of read-only and method-idempotent requests (queries, `PUT`, `DELETE`).
+    ///
+    /// By default such a retry is made, because Feishu documents that one `external_id`
+    /// creates one interview within 24 h. Turn it off for a target that may not honour the
+    /// key: a retry could then create a second record. The call instead fails with an error
+    /// that [may have taken effect](crate::Error::may_have_taken_effect), so the caller can
+    /// check the target before deciding.
+    #[must_use]
+    pub fn no_retry_after_possible_effect(mut self) -> Self {
+        self.retry_after_possible_effect = false;
+        self
+    }
+
+    /// Whether keyed requests are retried after an attempt that may have been processed (see
+    /// [`no_retry_after_possible_effect`](Self::no_retry_after_possible_effect)).
+    pub fn retries_after_possible_effect(&self) -> bool {
+        self.retry_after_possible_effect
     }
 
     /// The backoff waits of one call, in order.

@@ -121,7 +121,7 @@ pub(crate) struct TokenCache {
 struct FetchFailure {
     /// The fetch's number (see [`AppCredentials::fetch_finished`]).
     fetch: u64,
-    /// A copy of the fetch's error (see [`copy_error`]).
+    /// A copy of the fetch's error (a clone: errors are cheap to clone).
     error: Error,
 }
 
@@ -133,7 +133,7 @@ impl TokenCache {
         self.failure
             .as_ref()
             .filter(|failure| failure.fetch > seen)
-            .map(|failure| copy_error(&failure.error))
+            .map(|failure| failure.error.clone())
     }
 
     /// Records the outcome of fetch number `fetch`.
@@ -146,45 +146,11 @@ impl TokenCache {
             Err(error) => {
                 self.failure = Some(FetchFailure {
                     fetch,
-                    error: copy_error(error),
+                    error: error.clone(),
                 });
             }
         }
     }
-}
-
-/// A copy of a token fetch's error for another call. Answers (Feishu's refusal, an unexpected
-/// body) are copied exactly. A transport error cannot be: its `reqwest::Error` cannot be cloned,
-/// so the copy is an error that says the request was not sent by this call and quotes the
-/// original, which keeps [`Error::delivery`] (`NotSent`) and [`Error::is_token_error`] true
-/// for the call that gets it.
-pub(crate) fn copy_error(error: &Error) -> Error {
-    match error {
-        Error::InvalidRequest { endpoint, reason } => Error::InvalidRequest {
-            endpoint,
-            reason: reason.clone(),
-        },
-        Error::Api(api) => Error::Api(api.clone()),
-        Error::InvalidResponse(invalid) => Error::InvalidResponse(invalid.clone()),
-        Error::Token(inner) => Error::Token(Box::new(copy_error(inner))),
-        Error::NotSent(transport) => Error::NotSent(transport.clone()),
-        Error::MaybeSent(transport) => Error::MaybeSent(transport.clone()),
-    }
-}
-
-/// Forgets that a token request's own earlier attempt may have been processed: fetching a
-/// token creates nothing, and the mark would otherwise make the call that needed the token
-/// look as if it may have created its record ([`Error::may_have_been_created`]) although it
-/// was never sent. The calling request's own earlier attempts are marked again by its caller.
-pub(crate) fn clear_processed_mark(error: &mut Error) {
-    let call = match error {
-        Error::InvalidRequest { .. } => return,
-        Error::NotSent(transport) | Error::MaybeSent(transport) => &mut transport.call,
-        Error::Api(api) => &mut api.call,
-        Error::InvalidResponse(invalid) => &mut invalid.call,
-        Error::Token(inner) => return clear_processed_mark(inner),
-    };
-    call.earlier_attempt_may_have_been_processed = false;
 }
 
 /// A fetched token and when to stop using it.

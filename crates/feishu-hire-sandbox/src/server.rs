@@ -624,6 +624,11 @@ impl BodyProblem {
 ///
 /// A body without `Content-Type` is read as JSON: Feishu does so (its Python SDK, `lark-oapi`,
 /// sends the token request without one, and Feishu answers it).
+///
+/// An empty body (nothing, or only whitespace) is read as `{}`: `lark-oapi` sends a request
+/// whose body the user left unset with none at all (a batch query by
+/// `external_application_id` alone is such a POST), and Feishu answers it. The schema then
+/// names any required field that is missing, as for any other body.
 fn json_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -642,6 +647,9 @@ fn json_body(
         }
         other => BodyProblem::Unreadable(other.body_text()),
     })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(serde_json::Map::new()));
+    }
     serde_json::from_slice(&bytes).map_err(BodyProblem::NotJson)
 }
 

@@ -3,15 +3,15 @@
 //! `interview_assessments[0].conclusion`.
 //!
 //! The schemas are strict in the way [`feishu_hire_types::wire`] describes for requests. Two
-//! passes run: the schema reports every violation at once; then the typed decoding catches
-//! what the schema only names as a `format`, such as a `score` beyond 32 bits.
+//! passes run: the schema reports every violation at once, in the wording every reader of
+//! these schemas shares (`feishu-hire-schema-errors`); then the typed decoding catches what
+//! the schema cannot say, such as `1.0` where the type wants a whole number.
 
 use std::fmt::Write as _;
 
+use feishu_hire_schema_errors::Problem;
 use feishu_hire_types::FieldViolation;
-use jsonschema::error::{TypeKind, ValidationErrorKind};
-use jsonschema::paths::LocationSegment;
-use jsonschema::{ValidationError, Validator};
+use jsonschema::Validator;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -20,7 +20,9 @@ const MAX_QUOTED_VALUE_CHARS: usize = 200;
 
 /// A compiled request schema.
 pub(crate) struct BodyValidator {
-    schema: Validator,
+    validator: Validator,
+    /// The schema as JSON, for the enum meanings, bounds and descriptions messages quote.
+    schema: Value,
 }
 
 impl BodyValidator {
@@ -28,33 +30,23 @@ impl BodyValidator {
     pub(crate) fn new(schema_text: &str) -> Result<Self, String> {
         let schema: Value = serde_json::from_str(schema_text)
             .map_err(|err| format!("the generated JSON Schema is not JSON: {err}"))?;
-        let schema = jsonschema::validator_for(&schema)
+        let validator = jsonschema::validator_for(&schema)
             .map_err(|err| format!("the generated JSON Schema does not compile: {err}"))?;
-        Ok(Self { schema })
+        Ok(Self { validator, schema })
     }
 
     /// Every violation of the schema, one per field, in field order.
     pub(crate) fn check(&self, body: &Value) -> Result<(), Vec<FieldViolation>> {
-        let mut found: Vec<(FieldViolation, bool)> = self
-            .schema
-            .iter_errors(body)
-            .flat_map(|error| {
-                let is_type_error = matches!(error.kind(), ValidationErrorKind::Type { .. });
-                schema_violations(&error)
-                    .into_iter()
-                    .map(move |violation| (violation, is_type_error))
-            })
-            .collect();
-        if found.is_empty() {
+        // The shared translator already reports a wrong type that also fails its `enum` once
+        // and sorts by field; Feishu lists one violation per field, so the first one stays.
+        let problems =
+            feishu_hire_schema_errors::report(self.validator.iter_errors(body), &self.schema);
+        if problems.is_empty() {
             return Ok(());
         }
-        // One violation per field, in field order; a wrong type says the most (a string
-        // "2" also fails the enum, but "must be an integer" is the useful message).
-        found.sort_by(|(a, a_is_type), (b, b_is_type)| {
-            (&a.field, !a_is_type, &a.description).cmp(&(&b.field, !b_is_type, &b.description))
-        });
-        found.dedup_by(|(later, _), (earlier, _)| later.field == earlier.field);
-        Err(found.into_iter().map(|(violation, _)| violation).collect())
+        let mut found: Vec<FieldViolation> = problems.iter().map(schema_violation).collect();
+        found.dedup_by(|later, earlier| later.field == earlier.field);
+        Err(found)
     }
 
     /// The decoded body, or every violation found.
@@ -68,78 +60,31 @@ impl BodyValidator {
 }
 
 /// A body the schema accepted, decoded into its generated type. The decoding catches what the
-/// schema only names as a `format`, such as a `score` beyond 32 bits.
+/// schema cannot say, such as `1.0` where the type wants a whole number.
 pub(crate) fn decode<T: DeserializeOwned>(body: &Value) -> Result<T, Vec<FieldViolation>> {
     serde_path_to_error::deserialize(body).map_err(|err| vec![decoding_violation(body, &err)])
 }
 
-/// The violations one schema error stands for (one per unknown field, otherwise one).
-fn schema_violations(error: &ValidationError<'_>) -> Vec<FieldViolation> {
-    let path: Vec<PathSegment> = error
-        .instance_path()
-        .segments()
-        .map(|segment| match segment {
-            LocationSegment::Property(name) => PathSegment::Field(name.into_owned()),
-            LocationSegment::Index(index) => PathSegment::Index(index),
-        })
-        .collect();
-    let instance: &Value = error.instance();
-    match error.kind() {
-        ValidationErrorKind::Required { property } => {
-            let name = property
-                .as_str()
-                .map_or_else(|| property.to_string(), str::to_owned);
-            let field = child(&path, &name);
-            vec![violation(&field, None, "is required")]
-        }
-        ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
-            .iter()
-            .map(|name| {
-                let field = child(&path, name);
-                let description = "is not a field the spec lists for this object";
-                violation(&field, instance.get(name), description)
-            })
-            .collect(),
-        ValidationErrorKind::Type { kind } => {
-            let expected = match kind {
-                TypeKind::Single(json_type) => json_type.to_string(),
-                TypeKind::Multiple(types) => format!("{types:?}"),
-            };
-            let description = format!("must be {} {expected}", article(&expected));
-            vec![violation(&path, Some(instance), &description)]
-        }
-        ValidationErrorKind::Enum { options } => {
-            let allowed = match options.as_array() {
-                Some(values) => values
-                    .iter()
-                    .map(Value::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                None => options.to_string(),
-            };
-            vec![violation(
-                &path,
-                Some(instance),
-                &format!("must be one of {allowed}"),
-            )]
-        }
-        // The range of an integer's format (int32, int64), as the generated schemas state it.
-        ValidationErrorKind::Maximum { limit } => vec![violation(
-            &path,
-            Some(instance),
-            &format!("must be at most {limit}"),
-        )],
-        ValidationErrorKind::Minimum { limit } => vec![violation(
-            &path,
-            Some(instance),
-            &format!("must be at least {limit}"),
-        )],
-        _ => vec![violation(
-            &path,
-            Some(instance),
-            &format!("is invalid: {error}"),
-        )],
+/// One schema problem as Feishu's field violation: the field (for a missing or unknown key,
+/// the key's own path), its value, and the shared sentence after the place it is about
+/// (`interview_assessments[0].conclusion: 4 is not allowed here; expected one of …`; for a key
+/// problem the object, "the request body" for the body itself).
+fn schema_violation(problem: &Problem) -> FieldViolation {
+    let subject = if problem.path.is_empty() {
+        "the request body"
+    } else {
+        problem.path.as_str()
+    };
+    let mut violation =
+        FieldViolation::new().description(format!("{subject}: {}", problem.sentence()));
+    let field = problem.field_path();
+    if !field.is_empty() {
+        violation = violation.field(field);
     }
+    if let Some(value) = &problem.value {
+        violation = violation.value(quote(value));
+    }
+    violation
 }
 
 /// The one violation of a body the schema accepts but the typed decoding refuses.
@@ -169,12 +114,6 @@ enum PathSegment {
     Index(usize),
 }
 
-fn child(parent: &[PathSegment], name: &str) -> Vec<PathSegment> {
-    let mut path = parent.to_vec();
-    path.push(PathSegment::Field(name.to_owned()));
-    path
-}
-
 /// `interview_assessments[0].conclusion`; empty for the body itself.
 fn field_path(path: &[PathSegment]) -> String {
     let mut text = String::new();
@@ -200,8 +139,8 @@ fn lookup<'v>(body: &'v Value, path: &[PathSegment]) -> Option<&'v Value> {
     })
 }
 
-/// A violation whose description starts with the field's path ("the request body" for the
-/// body itself), as Feishu's examples do: `participate_status must be one of 1, 2, 3`.
+/// A decoding violation, its description starting with the field's path ("the request body"
+/// for the body itself).
 fn violation(path: &[PathSegment], value: Option<&Value>, problem: &str) -> FieldViolation {
     let field = field_path(path);
     let subject = if field.is_empty() {
@@ -231,14 +170,6 @@ fn quote(value: &Value) -> String {
     let mut cut: String = text.chars().take(MAX_QUOTED_VALUE_CHARS).collect();
     cut.push('…');
     cut
-}
-
-fn article(noun: &str) -> &'static str {
-    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    }
 }
 
 #[cfg(test)]
@@ -287,11 +218,15 @@ mod tests {
         assert_eq!(violations[1].value.as_deref(), Some("9"));
         assert_eq!(
             violations[1].description.as_deref(),
-            Some("interview_assessments[1].conclusion must be one of 1, 2, 3")
+            Some(
+                "interview_assessments[1].conclusion: 9 is not allowed here; expected one of 1 (Fail), 2 (Pass), 3 (To be determined)"
+            )
         );
         assert_eq!(
             violations[0].description.as_deref(),
-            Some("interview_assessments[1].assessment_dimension_list[0].score must be an integer")
+            Some(
+                "interview_assessments[1].assessment_dimension_list[0].score: expected an integer, found a string \"99\"; write the number without quotes"
+            )
         );
     }
 
@@ -301,7 +236,7 @@ mod tests {
         assert_eq!(fields(&violations), [None]);
         assert_eq!(
             violations[0].description.as_deref(),
-            Some("the request body must be an object")
+            Some("the request body: expected an object, found a list [1,2]")
         );
     }
 

@@ -184,6 +184,52 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// Why a filled-in path (as [`ApiRequest::path`] returns it) would not reach this endpoint,
+    /// if it would not: a path parameter that is empty, `.` or `..` (percent-encoded or not)
+    /// is removed or resolved by URL parsers (WHATWG treats `%2E` as `.`), so the request would
+    /// go to another path. Clients refuse to send such a request.
+    ///
+    /// ```
+    /// use feishu_hire_types::{ApiRequest, DeleteExternalInterviewRequest, DELETE_EXTERNAL_INTERVIEW};
+    ///
+    /// let fine = DeleteExternalInterviewRequest::new("a/b");
+    /// assert_eq!(DELETE_EXTERNAL_INTERVIEW.path_problem(&fine.path()), None);
+    /// let dots = DeleteExternalInterviewRequest::new("..");
+    /// assert!(DELETE_EXTERNAL_INTERVIEW.path_problem(&dots.path()).is_some());
+    /// ```
+    pub fn path_problem(&self, path: &str) -> Option<String> {
+        let expected: Vec<&str> = self.path.split('/').collect();
+        let actual: Vec<&str> = path.split('/').collect();
+        if expected.len() != actual.len() {
+            return Some(format!(
+                "`{path}` does not have the segments of `{}`",
+                self.path
+            ));
+        }
+        for (want, got) in expected.iter().zip(&actual) {
+            match want.strip_prefix(':') {
+                Some(name) => {
+                    let dots = got.to_ascii_uppercase().replace("%2E", ".");
+                    if got.is_empty() || dots == "." || dots == ".." {
+                        return Some(format!(
+                            "path parameter `{name}` is {}: a URL cannot carry it as a path segment",
+                            if got.is_empty() {
+                                "empty".to_owned()
+                            } else {
+                                format!("`{dots}`")
+                            }
+                        ));
+                    }
+                }
+                None if want != got => {
+                    return Some(format!("`{path}` does not match `{}`", self.path));
+                }
+                None => {}
+            }
+        }
+        None
+    }
+
     /// Whether a request path (already percent-encoded, without query) is one of this
     /// endpoint's: its literal segments match and every placeholder has a non-empty segment.
     pub fn matches_path(&self, path: &str) -> bool {

@@ -15,13 +15,18 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Appends `value` to `path` as one percent-encoded segment.
 ///
+/// `.`, `..` and an empty value cannot be a segment whatever the encoding (URL parsers resolve
+/// `%2E` as `.`); [`Endpoint::path_problem`](crate::Endpoint::path_problem) finds them so that
+/// clients refuse to send such a request.
+///
 /// ```
 /// let mut path = String::from("/open-apis/hire/v1/external_interviews/");
 /// feishu_hire_types::url::push_segment(&mut path, "a/b?c");
 /// assert_eq!(path, "/open-apis/hire/v1/external_interviews/a%2Fb%3Fc");
 /// ```
 pub fn push_segment(path: &mut String, value: &str) {
-    // `.` and `..` are unreserved but would be resolved as relative segments by a proxy.
+    // `.` and `..` are unreserved; encoded, they at least never read as dot segments to a
+    // server that does not decode before resolving. `Endpoint::path_problem` refuses them.
     match value {
         "." => path.push_str("%2E"),
         ".." => path.push_str("%2E%2E"),

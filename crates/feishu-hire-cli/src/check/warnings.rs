@@ -1,0 +1,173 @@
+//! Likely mistakes in a record that is otherwise valid (sent, unless `--strict`): times in
+//! seconds or microseconds, an end before the begin, an assessment dimension that fills the
+//! wrong field for its type.
+
+use feishu_hire_types::AssessmentType;
+use serde_json::Value;
+
+use super::{Finding, MICROSECONDS_THRESHOLD, SECONDS_THRESHOLD};
+
+/// Likely mistakes in a record that is otherwise valid; see the module docs.
+pub fn warnings(record: &Value) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let begin = record.get("begin_time").and_then(Value::as_i64);
+    let end = record.get("end_time").and_then(Value::as_i64);
+    for (field, time) in [("begin_time", begin), ("end_time", end)] {
+        if let Some(message) = time.and_then(time_warning) {
+            found.push(Finding::warning(format!("$.{field}"), message));
+        }
+    }
+    if let (Some(begin), Some(end)) = (begin, end)
+        && end < begin
+    {
+        found.push(Finding::warning(
+            "$.end_time",
+            format!(
+                "is before begin_time: end_time {end} ({}) < begin_time {begin} ({}), in milliseconds",
+                utc_string(end),
+                utc_string(begin)
+            ),
+        ));
+    }
+    let assessments = record
+        .get("interview_assessments")
+        .and_then(Value::as_array);
+    for (a, assessment) in assessments.into_iter().flatten().enumerate() {
+        let dimensions = assessment
+            .get("assessment_dimension_list")
+            .and_then(Value::as_array);
+        for (d, dimension) in dimensions.into_iter().flatten().enumerate() {
+            let path = format!("$.interview_assessments[{a}].assessment_dimension_list[{d}]");
+            found.extend(dimension_warning(&path, dimension));
+        }
+    }
+    found
+}
+
+fn time_warning(time: i64) -> Option<String> {
+    if time <= 0 {
+        return Some(format!("{time} is not after 1970; is it a real time?"));
+    }
+    if time < SECONDS_THRESHOLD {
+        return Some(format!(
+            "{time} looks like seconds, but the API takes milliseconds: as milliseconds it is {}, as seconds {} (multiply by 1000)",
+            utc_string(time),
+            utc_string(time.saturating_mul(1000))
+        ));
+    }
+    if time > MICROSECONDS_THRESHOLD {
+        return Some(format!(
+            "{time} looks like microseconds, but the API takes milliseconds: as milliseconds it is in the year {}, as microseconds {} (divide by 1000)",
+            year_of(time),
+            utc_string(time / 1000)
+        ));
+    }
+    None
+}
+
+/// The answer fields of a dimension, and the type that uses each.
+const ANSWER_FIELDS: [(&str, AssessmentType); 4] = [
+    ("score", AssessmentType::Score),
+    ("option", AssessmentType::SingleChoice),
+    ("content", AssessmentType::FreeText),
+    ("options", AssessmentType::MultipleChoice),
+];
+
+fn dimension_warning(path: &str, dimension: &Value) -> Option<Finding> {
+    let filled: Vec<&str> = ANSWER_FIELDS
+        .iter()
+        .map(|(field, _)| *field)
+        .filter(|field| {
+            dimension.get(*field).is_some_and(|v| match v {
+                Value::Null => false,
+                Value::Array(items) => !items.is_empty(),
+                _ => true,
+            })
+        })
+        .collect();
+    let kind = dimension
+        .get("assessment_type")
+        .and_then(Value::as_i64)
+        .and_then(AssessmentType::from_known_value);
+    let Some(kind) = kind else {
+        if dimension.get("assessment_type").is_none() && !filled.is_empty() {
+            return Some(Finding::warning(
+                path.to_owned(),
+                format!(
+                    "has no assessment_type, so Feishu cannot tell which answer to use (fills {})",
+                    quote_list(&filled)
+                ),
+            ));
+        }
+        return None;
+    };
+    let expected = ANSWER_FIELDS
+        .iter()
+        .find(|(_, t)| *t == kind)
+        .map(|(field, _)| *field)
+        .unwrap_or_default();
+    let others: Vec<&str> = filled.iter().copied().filter(|f| *f != expected).collect();
+    let described = format!("assessment_type {} ({kind})", kind.value());
+    if !filled.contains(&expected) {
+        let tail = if others.is_empty() {
+            "but it is empty".to_owned()
+        } else {
+            format!("but this dimension fills {} instead", quote_list(&others))
+        };
+        return Some(Finding::warning(
+            path.to_owned(),
+            format!("{described} uses `{expected}`, {tail}"),
+        ));
+    }
+    if !others.is_empty() {
+        return Some(Finding::warning(
+            path.to_owned(),
+            format!(
+                "{described} uses `{expected}`; {} will probably be ignored",
+                quote_list(&others)
+            ),
+        ));
+    }
+    None
+}
+
+fn quote_list(fields: &[&str]) -> String {
+    fields
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `2021-04-15T15:24:38Z` for a time in milliseconds since 1970 (UTC).
+pub fn utc_string(millis: i64) -> String {
+    let seconds = millis.div_euclid(1000);
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60
+    )
+}
+
+fn year_of(millis: i64) -> i64 {
+    civil_from_days(millis.div_euclid(1000).div_euclid(86_400)).0
+}
+
+/// Year, month, day of a day count since 1970-01-01, in the proleptic Gregorian calendar.
+/// Howard Hinnant's `civil_from_days` (<http://howardhinnant.github.io/date_algorithms.html>);
+/// a date crate for this one message would be a heavy dependency.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}

@@ -1,0 +1,285 @@
+//! Reading the input for an import: opening it (standard input is spooled to a file, since
+//! it is read more than once), and the passes after the check, all through the handle the
+//! check read: the records to send, the few an earlier run left uncertain, and the failed
+//! records copied to the failures file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{self, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use feishu_hire_types::CreateExternalInterviewRequest;
+use tokio::sync::mpsc;
+
+use crate::bitset::Bitset;
+use crate::check::Checker;
+use crate::console::Console;
+use crate::failures::{FailureReport, FailuresWriter};
+use crate::input::{HashingReader, InputDigest, InputFormat, RecordReader};
+
+use super::{Interrupts, Refusal, interrupted};
+
+/// A record on its way to the target.
+#[derive(Debug)]
+pub(super) struct Job {
+    pub(super) ordinal: u64,
+    pub(super) line: u64,
+    pub(super) bytes: Vec<u8>,
+    pub(super) request: CreateExternalInterviewRequest,
+    pub(super) external_id: Option<String>,
+}
+
+/// The input, as a file on disk.
+pub(super) struct InputFile {
+    pub(super) path: PathBuf,
+    /// Opened once: both passes read through this handle (rewound in between), so a file
+    /// replaced on disk meanwhile is not read by the second pass.
+    pub(super) file: Arc<File>,
+    /// Keeps a spooled copy of stdin alive.
+    pub(super) _spool: Option<tempfile::NamedTempFile>,
+    /// Known early for stdin (needed to name its journal).
+    pub(super) stdin_digest: Option<InputDigest>,
+}
+
+pub(super) async fn open_input(
+    input: &Path,
+    interrupts: &mut Interrupts,
+) -> Result<InputFile, Refusal> {
+    if input != Path::new("-") {
+        let not_readable = |error: io::Error| {
+            Refusal::new(format!(
+                "cannot read the input {}: {error}",
+                input.display()
+            ))
+        };
+        if let Some(problem) = crate::scan::not_a_readable_file(input) {
+            return Err(Refusal::new(format!(
+                "cannot read the input {}: {problem}",
+                input.display()
+            )));
+        }
+        let file = File::open(input).map_err(not_readable)?;
+        return Ok(InputFile {
+            path: input.to_owned(),
+            file: Arc::new(file),
+            _spool: None,
+            stdin_digest: None,
+        });
+    }
+    // Standard input is read twice (check, then send), so it is copied to a temporary file.
+    // The copy blocks on the terminal or pipe, so it runs apart and Ctrl-C can end the wait.
+    let copy = tokio::task::spawn_blocking(|| -> io::Result<_> {
+        let mut spool = tempfile::NamedTempFile::new()?;
+        let mut stdin = HashingReader::new(io::stdin().lock());
+        io::copy(&mut stdin, spool.as_file_mut())?;
+        let digest = stdin.finish()?;
+        let file = spool.reopen()?;
+        Ok((spool, file, digest))
+    });
+    let copied = tokio::select! {
+        copied = copy => copied,
+        () = interrupted(interrupts) => return Err(Refusal::interrupted()),
+    };
+    let failed = |error: String| Refusal::new(format!("cannot read standard input: {error}"));
+    let (spool, file, digest) = copied
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(InputFile {
+        path: spool.path().to_owned(),
+        file: Arc::new(file),
+        _spool: Some(spool),
+        stdin_digest: Some(digest),
+    })
+}
+
+/// How the passes after the check read the input: through the handle the check read (rewound
+/// each time), in the format it found, with the same checker.
+#[derive(Clone)]
+pub(super) struct Reading {
+    pub(super) input: Arc<File>,
+    pub(super) format: InputFormat,
+    pub(super) checker: Arc<Checker>,
+    /// The input as the messages name it.
+    pub(super) source: String,
+    pub(super) console: Console,
+}
+
+impl Reading {
+    /// The input's records from the start, hashing the bytes read.
+    fn records(&self) -> io::Result<RecordReader<BufReader<HashingReader<&File>>>> {
+        let mut file = &*self.input;
+        file.seek(SeekFrom::Start(0))?;
+        Ok(RecordReader::new(
+            BufReader::with_capacity(64 * 1024, HashingReader::new(file)),
+            self.format,
+            self.checker.max_record_bytes(),
+        ))
+    }
+
+    /// Copies the records of `deferred` (by ordinal) from the input to the failures file,
+    /// with their reports, in input order; a record not met again is reported without its
+    /// copy.
+    pub(super) fn write_deferred(
+        &self,
+        mut deferred: BTreeMap<u64, FailureReport>,
+        failures: &mut FailuresWriter,
+    ) -> io::Result<()> {
+        for record in self.records()? {
+            if deferred.is_empty() {
+                break;
+            }
+            let record = record.map_err(|error| io::Error::other(error.to_string()))?;
+            if let Some(report) = deferred.remove(&record.ordinal) {
+                failures.add(Some(&record.bytes), report)?;
+            }
+        }
+        for report in deferred.into_values() {
+            failures.add(None, report)?;
+        }
+        Ok(())
+    }
+
+    /// The records of `wanted` (by ordinal) that are still valid, in order.
+    pub(super) fn read_some(&self, wanted: &BTreeSet<u64>) -> io::Result<Vec<Job>> {
+        let mut jobs = Vec::with_capacity(wanted.len());
+        let last = wanted.last().copied().unwrap_or(0);
+        for record in self.records()? {
+            let record = record.map_err(|error| io::Error::other(error.to_string()))?;
+            if record.ordinal > last {
+                break;
+            }
+            if !wanted.contains(&record.ordinal) {
+                continue;
+            }
+            if let Some(valid) = self
+                .checker
+                .check_bytes(&record.bytes, record.oversize)
+                .valid
+            {
+                jobs.push(Job {
+                    ordinal: record.ordinal,
+                    line: record.line,
+                    bytes: record.bytes,
+                    request: valid.request,
+                    external_id: valid.external_id,
+                });
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Reads the input again and hands the records of `to_send` to the sending loop through
+    /// `jobs`, until `stop`. Returns the input's digest if it read to the end.
+    pub(super) fn read_jobs(
+        &self,
+        to_send: &Bitset,
+        jobs: &mpsc::Sender<Job>,
+        stop: &AtomicBool,
+    ) -> io::Result<Option<InputDigest>> {
+        let mut reader = self.records()?;
+        for record in reader.by_ref() {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            // The checking pass read this far, so an error here means the input changed or the
+            // disk failed: stop the run rather than report the rest as sent.
+            let record = record.map_err(|error| io::Error::other(error.to_string()))?;
+            if !to_send.contains(record.ordinal) {
+                continue;
+            }
+            let Some(valid) = self
+                .checker
+                .check_bytes(&record.bytes, record.oversize)
+                .valid
+            else {
+                self.console.line(format!(
+                    "{}:{}: error: the record changed since it was checked; not sent",
+                    self.source, record.line
+                ));
+                continue;
+            };
+            let job = Job {
+                ordinal: record.ordinal,
+                line: record.line,
+                bytes: record.bytes,
+                request: valid.request,
+                external_id: valid.external_id,
+            };
+            if jobs.blocking_send(job).is_err() {
+                return Ok(None);
+            }
+        }
+        let digest = reader.into_inner().into_inner().finish()?;
+        Ok(Some(digest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::CheckOptions;
+
+    #[test]
+    fn the_sending_pass_reads_the_checked_file_even_if_it_was_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.jsonl");
+        let original: Vec<String> = crate::examples::interview_lines(1, 2, "old-").collect();
+        std::fs::write(&path, original.join("\n") + "\n").unwrap();
+        let file = File::open(&path).unwrap();
+        let checked = HashingReader::new(File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        // An editor saves by writing a new file and renaming it over the old one.
+        let replaced: Vec<String> = crate::examples::interview_lines(2, 2, "new-").collect();
+        let fresh = dir.path().join("in.jsonl.tmp");
+        std::fs::write(&fresh, replaced.join("\n") + "\n").unwrap();
+        std::fs::rename(&fresh, &path).unwrap();
+
+        let checker = Checker::new(CheckOptions::default()).unwrap();
+        let mut to_send = Bitset::new();
+        to_send.insert(1);
+        to_send.insert(2);
+        let (jobs, mut received) = mpsc::channel(4);
+        let (console, _) = Console::buffer();
+        let stop = AtomicBool::new(false);
+        let reading = Reading {
+            input: Arc::new(file),
+            format: InputFormat::JsonLines,
+            checker: Arc::new(checker),
+            source: "in.jsonl".to_owned(),
+            console,
+        };
+        let digest = reading.read_jobs(&to_send, &jobs, &stop).unwrap();
+        assert_eq!(digest, Some(checked));
+        let mut ids = Vec::new();
+        while let Ok(job) = received.try_recv() {
+            ids.extend(job.external_id);
+        }
+        assert_eq!(ids.len(), 2);
+        assert!(ids.iter().all(|id| id.starts_with("old-")), "{ids:?}");
+    }
+
+    #[test]
+    fn a_broken_input_in_the_sending_pass_is_an_error_not_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.json");
+        std::fs::write(&path, "{\"not\": \"an array\"}").unwrap();
+        let checker = Checker::new(CheckOptions::default()).unwrap();
+        let mut to_send = Bitset::new();
+        to_send.insert(1);
+        let (jobs, _received) = mpsc::channel(4);
+        let (console, _) = Console::buffer();
+        let stop = AtomicBool::new(false);
+        let reading = Reading {
+            input: Arc::new(File::open(&path).unwrap()),
+            format: InputFormat::JsonArray,
+            checker: Arc::new(checker),
+            source: "in.json".to_owned(),
+            console,
+        };
+        let result = reading.read_jobs(&to_send, &jobs, &stop);
+        assert!(result.is_err(), "{result:?}");
+    }
+}

@@ -1,0 +1,566 @@
+//! The sending phase of an import: records go out `--concurrency` at a time, each intent
+//! and answer is journaled, failures go to the failures file, and the counts of the summary
+//! are kept; Ctrl-C, SIGTERM and errors every record would hit stop it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use feishu_hire_client::{CreateOutcome, Delivery, Error as ClientError};
+use feishu_hire_types::ErrorCategory;
+use tokio::sync::mpsc;
+use tokio::task::{JoinError, JoinSet};
+
+use crate::bitset::Bitset;
+use crate::console::{Console, Progress};
+use crate::failures::{FailureKind, FailureReport, FailuresWriter};
+use crate::input::InputDigest;
+use crate::journal::{EntryResult, JournalEntry, JournalWriter};
+use crate::scan::ScanReport;
+use crate::settle::{Doubt, Uncertain};
+use crate::summary::{Ending, Summary, peak_memory_bytes};
+
+use super::reading::{Job, Reading};
+use super::session::Plan;
+use super::settling::{Origin, Pending, Settled};
+use super::{ImportConfig, Interrupts, Target, base_url_hint, exit_code, interrupted, preflight};
+
+/// After this many failures in a row without an answer from the target, the run stops:
+/// the target is unreachable and every further record would fail the same way.
+const UNREACHABLE_AFTER: u32 = 25;
+
+/// What the phases of a run share, unchanged while it runs.
+pub(super) struct Context<'a> {
+    pub(super) config: &'a ImportConfig,
+    pub(super) target: &'a Target,
+    pub(super) reading: &'a Reading,
+    pub(super) journal: &'a JournalWriter,
+    pub(super) console: &'a Console,
+}
+
+/// A request in flight: its record, and what the client made of it.
+type Answered = (Job, Result<CreateOutcome, ClientError>);
+
+/// The sending phase's state.
+pub(super) struct Run {
+    pub(super) report: ScanReport,
+    pub(super) confirmed_earlier: u64,
+    pub(super) to_send: u64,
+    pub(super) created: u64,
+    pub(super) already_present: u64,
+    pub(super) failed: u64,
+    pub(super) failed_maybe_created: u64,
+    pub(super) failed_maybe_created_without_id: u64,
+    /// Of the created, those that may exist twice and could not be checked.
+    pub(super) created_maybe_twice: u64,
+    /// Found more than once in the target by the end-of-run check.
+    pub(super) duplicated: u64,
+    /// Uncertain records read back from the target.
+    pub(super) checked: u64,
+    /// Refusals naming `external_id` whose record the check found once.
+    pub(super) refused_but_present: u64,
+    /// Their codes.
+    pub(super) refusal_codes: std::collections::BTreeSet<i64>,
+    /// Why some uncertain records could not be checked.
+    pub(super) check_problem: Option<String>,
+    /// Uncertain records, for the end-of-run check.
+    pub(super) pending: Vec<Pending>,
+    /// Records an earlier run left uncertain (see [`super::settling::EarlierDoubts`]).
+    pub(super) uncertain_earlier: u64,
+    /// Request tasks that panicked: their records count as not sent.
+    pub(super) panicked: u64,
+    pub(super) unanswered_in_a_row: u32,
+    /// The target's base URL, for hints when answers suggest it is wrong.
+    pub(super) base_url: String,
+    pub(super) ending: Ending,
+    pub(super) abort_reason: Option<String>,
+    pub(super) failures_written: Option<(PathBuf, PathBuf)>,
+}
+
+impl Run {
+    pub(super) fn new(report: ScanReport, plan: &Plan, base_url: &str) -> Self {
+        let uncertain_earlier = plan.earlier.uncertain.len() as u64;
+        Self {
+            report,
+            confirmed_earlier: plan.confirmed_earlier,
+            to_send: plan.to_send.len() + uncertain_earlier,
+            created: 0,
+            already_present: 0,
+            failed: 0,
+            failed_maybe_created: 0,
+            failed_maybe_created_without_id: 0,
+            created_maybe_twice: 0,
+            duplicated: 0,
+            checked: 0,
+            refused_but_present: 0,
+            refusal_codes: std::collections::BTreeSet::new(),
+            check_problem: None,
+            pending: Vec::new(),
+            uncertain_earlier,
+            panicked: 0,
+            unanswered_in_a_row: 0,
+            base_url: base_url.to_owned(),
+            ending: Ending::Finished,
+            abort_reason: None,
+            failures_written: None,
+        }
+    }
+
+    pub(super) fn stopping(&self) -> bool {
+        self.ending != Ending::Finished
+    }
+
+    pub(super) fn abort(&mut self, reason: String) {
+        if self.ending == Ending::Finished {
+            self.ending = Ending::Aborted;
+            self.abort_reason = Some(reason);
+        }
+    }
+
+    /// The whole run after the check: one token first, then what earlier runs left
+    /// uncertain, the sending, and the end-of-run check. Returns the seconds spent sending.
+    pub(super) async fn go(
+        &mut self,
+        cx: &Context<'_>,
+        plan: Plan,
+        failures: &mut FailuresWriter,
+        interrupts: &mut Interrupts,
+    ) -> f64 {
+        let Plan {
+            mut to_send,
+            earlier,
+            ..
+        } = plan;
+        if !to_send.is_empty() || !earlier.is_empty() {
+            // One token before any record: an unreachable target or refused credentials stop
+            // the run here, within about one timeout, with every record "not sent".
+            tokio::select! {
+                checked = preflight(cx.target) => if let Err(reason) = checked {
+                    self.abort(reason);
+                },
+                () = interrupted(interrupts) => self.ending = Ending::Interrupted,
+            }
+        }
+        let mut settled = Settled::default();
+        if !earlier.is_empty() {
+            self.settle_earlier(cx, &earlier, failures, interrupts, &mut settled)
+                .await;
+            for ordinal in earlier.uncertain.iter().copied() {
+                if settled.resend.contains(ordinal) {
+                    to_send.insert(ordinal);
+                }
+            }
+        }
+        let sending_started = Instant::now();
+        self.send(cx, to_send, failures, interrupts).await;
+        let sending_secs = sending_started.elapsed().as_secs_f64();
+        let pending = std::mem::take(&mut self.pending);
+        let verdicts = self.check_pending(&pending, cx, interrupts).await;
+        self.apply_verdicts(pending, verdicts, cx, failures, &mut settled);
+        if !settled.deferred.is_empty()
+            && let Err(error) = cx.reading.write_deferred(settled.deferred, failures)
+        {
+            self.abort(format!("the failures file could not be written: {error}"));
+        }
+        sending_secs
+    }
+
+    /// Sends the records of `to_send`, `--concurrency` at a time, until they are all
+    /// answered or the run stops.
+    pub(super) async fn send(
+        &mut self,
+        cx: &Context<'_>,
+        to_send: Bitset,
+        failures: &mut FailuresWriter,
+        interrupts: &mut Interrupts,
+    ) {
+        let concurrency = cx.config.concurrency.max(1);
+        let (mut progress, console) =
+            Progress::start(cx.config.progress, to_send.len(), cx.console);
+        let (jobs_sender, mut jobs) = mpsc::channel::<Job>(concurrency * 2);
+        let stop_reading = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let mut reading = cx.reading.clone();
+            reading.console = console.clone();
+            let stop = Arc::clone(&stop_reading);
+            tokio::task::spawn_blocking(move || reading.read_jobs(&to_send, &jobs_sender, &stop))
+        };
+        let mut in_flight: JoinSet<Answered> = JoinSet::new();
+        let mut input_done = false;
+        let mut interrupts_open = true;
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            if (input_done || self.stopping()) && in_flight.is_empty() {
+                break;
+            }
+            tokio::select! {
+                changed = interrupts.changed(), if interrupts_open => match changed {
+                    Err(_) => interrupts_open = false,
+                    Ok(()) => {
+                        let count = *interrupts.borrow_and_update();
+                        self.interrupt(count, &mut in_flight, &console);
+                    }
+                },
+                Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    if self.joined(joined, cx.journal, failures, &console, &cx.reading.source) {
+                        progress.inc();
+                    }
+                }
+                job = jobs.recv(), if !self.stopping() && !input_done && in_flight.len() < concurrency => {
+                    match job {
+                        Some(job) => self.start(job, cx, &mut in_flight),
+                        None => input_done = true,
+                    }
+                }
+                _ = ticker.tick() => progress.tick(),
+            }
+        }
+        progress.finish();
+        stop_reading.store(true, Ordering::Relaxed);
+        drop(jobs);
+        self.reading_ended(reader.await, &cx.reading.source);
+    }
+
+    /// A Ctrl-C or SIGTERM (`count` so far): the first finishes the requests in flight, the
+    /// second abandons them.
+    fn interrupt(&mut self, count: u32, in_flight: &mut JoinSet<Answered>, console: &Console) {
+        if count >= 2 {
+            // A second signal may arrive before the first was seen (both during the checking
+            // pass, say): it must stop the run too, not only the requests.
+            if !self.stopping() {
+                self.ending = Ending::Interrupted;
+            }
+            console.line(format!(
+                "interrupted again: abandoning {} requests in flight (the next run checks the target for their records before sending them again)",
+                in_flight.len()
+            ));
+            in_flight.abort_all();
+        } else if !self.stopping() {
+            self.ending = Ending::Interrupted;
+            console.line(format!(
+                "interrupted: finishing the {} requests in flight, then stopping (Ctrl-C again to stop at once)",
+                in_flight.len()
+            ));
+        }
+    }
+
+    /// A request task ended; whether it brought an answer (for the progress).
+    fn joined(
+        &mut self,
+        joined: Result<Answered, JoinError>,
+        journal: &JournalWriter,
+        failures: &mut FailuresWriter,
+        console: &Console,
+        source: &str,
+    ) -> bool {
+        match joined {
+            Ok((job, result)) => {
+                self.record(job, result, journal, failures, console, source);
+                true
+            }
+            // Abandoned by a second Ctrl-C: counted as not sent.
+            Err(error) if error.is_cancelled() => false,
+            Err(error) => {
+                // A bug, not an answer: its record is not sent (the next run checks and sends
+                // it again), but the run must not claim success.
+                self.panicked += 1;
+                console.line(format!(
+                    "error: a request task failed ({error}); its record counts as not sent"
+                ));
+                false
+            }
+        }
+    }
+
+    /// Journals the intent of `job`, then sends it.
+    fn start(&mut self, job: Job, cx: &Context<'_>, in_flight: &mut JoinSet<Answered>) {
+        // The intent goes to the journal before the request goes out, so that a kill while it
+        // is in flight leaves a trace the next run checks instead of sending it blind.
+        let intent = JournalEntry::new(
+            job.ordinal,
+            job.line,
+            job.external_id.clone(),
+            EntryResult::Sending,
+        );
+        if let Err(error) = cx.journal.append(&intent) {
+            self.abort(error.to_string());
+            return;
+        }
+        let client = cx.target.client.clone();
+        in_flight.spawn(async move {
+            let result = client.create_external_interview(&job.request).await;
+            (job, result)
+        });
+    }
+
+    /// Stops the run if the second read of the input failed or found other bytes.
+    fn reading_ended(
+        &mut self,
+        read: Result<std::io::Result<Option<InputDigest>>, JoinError>,
+        source: &str,
+    ) {
+        match read {
+            Ok(Ok(Some(digest))) if digest != self.report.digest => self.abort(format!(
+                "{source} changed between the check and the send (sha256 {}, {} bytes when checked; sha256 {}, {} bytes when sent). \
+                 Records whose bytes changed were not sent; the ones sent are in the journal. Restore the checked file and run again to finish, \
+                 or import the new file with a new --journal",
+                self.report.digest.sha256, self.report.digest.bytes, digest.sha256, digest.bytes
+            )),
+            Ok(Err(error)) => self.abort(format!("reading {source} failed: {error}")),
+            Err(error) => self.abort(format!("reading {source} failed: {error}")),
+            Ok(Ok(_)) => {}
+        }
+    }
+
+    /// Flushes the failures file and notes where it is, if anything failed.
+    pub(super) fn finish_failures(&mut self, failures: FailuresWriter) {
+        let paths = (
+            failures.records_path().to_owned(),
+            failures.report_path().to_owned(),
+        );
+        match failures.finish() {
+            Ok(true) => self.failures_written = Some(paths),
+            Ok(false) => {}
+            Err(error) => self.abort(format!("the failures file could not be written: {error}")),
+        }
+    }
+
+    fn record(
+        &mut self,
+        job: Job,
+        result: Result<CreateOutcome, ClientError>,
+        journal: &JournalWriter,
+        failures: &mut FailuresWriter,
+        console: &Console,
+        source: &str,
+    ) {
+        let mut entry = JournalEntry::new(
+            job.ordinal,
+            job.line,
+            job.external_id.clone(),
+            EntryResult::Failed,
+        );
+        match result {
+            Ok(outcome) => self.record_answer(&job, &outcome, &mut entry),
+            Err(error) if error.is_token_error() && !error.may_have_been_created() => {
+                // Never sent: no token could be had for it. The run stops (every record
+                // would need a token); the record counts as not sent and the next run sends
+                // it. Nothing to fix in the failures file; the journal closes its intent, so
+                // that the next run need not check the target for it first.
+                entry.reason = Some(format!("not sent: {error}"));
+                self.check_fatal(&error);
+            }
+            Err(error) => {
+                self.record_failure(&job, &error, &mut entry, failures, console, source);
+                self.check_fatal(&error);
+            }
+        }
+        if let Err(error) = journal.append(&entry) {
+            self.abort(error.to_string());
+        }
+    }
+
+    /// A create the target answered as done: created (maybe twice, if an earlier attempt may
+    /// have been processed too) or already present.
+    fn record_answer(&mut self, job: &Job, outcome: &CreateOutcome, entry: &mut JournalEntry) {
+        self.unanswered_in_a_row = 0;
+        entry.id = outcome.interview().and_then(|i| i.id.clone());
+        entry.log_id = outcome.meta().log_id.clone();
+        match outcome {
+            CreateOutcome::AlreadyExists { code, .. } => {
+                entry.result = EntryResult::AlreadyExists;
+                entry.code = Some(*code);
+                self.already_present += 1;
+            }
+            _ => {
+                entry.result = EntryResult::Created;
+                self.created += 1;
+                if outcome.meta().earlier_attempt_may_have_been_processed {
+                    entry.maybe_twice = true;
+                    self.doubt(job, Doubt::CreatedMaybeTwice, entry, None);
+                }
+            }
+        }
+    }
+
+    /// A create that failed: reported now if its outcome is certain, else kept for the
+    /// end-of-run check (and reported after it).
+    fn record_failure(
+        &mut self,
+        job: &Job,
+        error: &ClientError,
+        entry: &mut JournalEntry,
+        failures: &mut FailuresWriter,
+        console: &Console,
+        source: &str,
+    ) {
+        self.failed += 1;
+        let maybe = error.may_have_been_created();
+        let mut reason = error.to_string();
+        reason.push_str(&base_url_hint(&self.base_url, error));
+        entry.code = error.code();
+        entry.log_id = error.log_id().map(str::to_owned);
+        let report = FailureReport {
+            failures_line: None,
+            input_line: job.line,
+            record: job.ordinal,
+            external_id: job.external_id.clone(),
+            kind: FailureKind::Failed,
+            reason: reason.clone(),
+            code: error.code(),
+            log_id: error.log_id().map(str::to_owned),
+            feishu_ids: Vec::new(),
+        };
+        if job.external_id.is_some()
+            && let Some(doubt) = crate::settle::doubt_of(error)
+        {
+            entry.uncertain = true;
+            entry.reason = Some(format!(
+                "{reason} (uncertain: checked against the target at the end of the run)"
+            ));
+            console.line(format!(
+                "{source}:{}: uncertain: {reason}; it is checked against the target at the end of the run",
+                job.line
+            ));
+            self.doubt(job, doubt, entry, Some(report));
+            return;
+        }
+        self.failed_maybe_created += u64::from(maybe);
+        if maybe && job.external_id.is_some() {
+            reason.push_str(
+                " (may have been created; re-sending within 24 h is safe with an external_id)",
+            );
+        } else if maybe {
+            self.failed_maybe_created_without_id += 1;
+            reason.push_str(" (may have been created; it has no external_id, so check the target before re-sending it or it may be created twice)");
+        }
+        entry.reason = Some(reason.clone());
+        console.line(format!("{source}:{}: failed: {reason}", job.line));
+        let report = FailureReport { reason, ..report };
+        if let Err(io_error) = failures.add(Some(&job.bytes), report) {
+            self.abort(format!(
+                "the failures file could not be written: {io_error}"
+            ));
+        }
+    }
+
+    /// Keeps an uncertain record for the end-of-run check.
+    fn doubt(
+        &mut self,
+        job: &Job,
+        doubt: Doubt,
+        entry: &JournalEntry,
+        failure: Option<FailureReport>,
+    ) {
+        let Some(external_id) = job.external_id.clone() else {
+            // Cannot be looked up; a success stays "maybe twice", unchecked.
+            self.created_maybe_twice += u64::from(doubt == Doubt::CreatedMaybeTwice);
+            return;
+        };
+        self.pending.push(Pending {
+            record: Uncertain {
+                ordinal: job.ordinal,
+                line: job.line,
+                external_id,
+                application: job.request.external_application_id.clone(),
+                doubt,
+            },
+            entry: entry.clone(),
+            failure,
+            origin: Origin::ThisRun,
+        });
+    }
+
+    /// Stops the run on errors that every further record would hit too.
+    fn check_fatal(&mut self, error: &ClientError) {
+        if error.is_token_error() {
+            self.abort(format!(
+                "no access token could be had: {error}{}",
+                base_url_hint(&self.base_url, error)
+            ));
+            return;
+        }
+        match error.category() {
+            Some(ErrorCategory::Auth) => {
+                self.abort(format!("the target refused the credentials: {error}"));
+            }
+            Some(ErrorCategory::Permission) => {
+                self.abort(format!("the app lacks a permission: {error}"));
+            }
+            _ => {}
+        }
+        if error.delivery() == Delivery::Answered {
+            self.unanswered_in_a_row = 0;
+        } else {
+            self.unanswered_in_a_row += 1;
+            if self.unanswered_in_a_row >= UNREACHABLE_AFTER {
+                self.abort(format!(
+                    "{UNREACHABLE_AFTER} requests in a row got no answer; the target seems unreachable (last error: {error})"
+                ));
+            }
+        }
+    }
+
+    /// The summary of the run.
+    pub(super) fn into_summary(
+        self,
+        target: &Target,
+        input: String,
+        journal: Option<String>,
+        started: Instant,
+        sending_secs: f64,
+    ) -> Summary {
+        let answered = self.created + self.already_present + self.failed + self.duplicated;
+        // Records neither answered nor skipped: abandoned, panicked, or not met again on the
+        // second read. Any of them means the run did not do everything.
+        let not_sent = self.to_send.saturating_sub(answered);
+        let problems =
+            self.report.rejected() + self.failed + self.duplicated + self.created_maybe_twice;
+        let exit_code = exit_code(self.ending, problems, not_sent);
+        let (failures_file, failures_report) = match &self.failures_written {
+            Some((records, report)) => (
+                Some(records.display().to_string()),
+                Some(report.display().to_string()),
+            ),
+            None => (None, None),
+        };
+        Summary {
+            input,
+            input_sha256: self.report.digest.sha256.clone(),
+            target: target.description.clone(),
+            base_url: self.base_url.clone(),
+            journal,
+            failures_file,
+            failures_report,
+            records: self.report.records,
+            confirmed_earlier: self.confirmed_earlier,
+            created: self.created,
+            already_present: self.already_present,
+            invalid: self.report.invalid,
+            duplicates: self.report.duplicates,
+            failed: self.failed,
+            failed_maybe_created: self.failed_maybe_created,
+            failed_maybe_created_without_id: self.failed_maybe_created_without_id,
+            created_maybe_twice: self.created_maybe_twice,
+            duplicated_in_target: self.duplicated,
+            checked_in_target: self.checked,
+            refused_but_present: self.refused_but_present,
+            refusal_codes: self.refusal_codes.iter().copied().collect(),
+            uncertain_earlier: self.uncertain_earlier,
+            check_problem: self.check_problem,
+            not_sent,
+            warnings: self.report.warnings,
+            elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            records_per_second: if sending_secs > 0.0 {
+                answered as f64 / sending_secs
+            } else {
+                0.0
+            },
+            ending: self.ending,
+            abort_reason: self.abort_reason,
+            exit_code,
+            peak_memory_bytes: peak_memory_bytes(),
+        }
+    }
+}
