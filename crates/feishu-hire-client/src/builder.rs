@@ -11,6 +11,7 @@ use reqwest::header::HeaderValue;
 use crate::already_exists::AlreadyExistsRule;
 use crate::client::{Client, Inner};
 use crate::rate_limit::{RateLimitSetting, RateLimiters};
+use crate::request_id::RequestIds;
 use crate::retry::{RetryPolicy, Sleeper, SleeperName, TokioSleeper};
 use crate::secret::Secret;
 use crate::token::{AppCredentials, Auth, BearerToken};
@@ -227,6 +228,12 @@ impl ClientBuilder {
                 .map(RateLimitSetting::PerSecond)
                 .ok_or(BuildError::InvalidRateLimit)?,
         };
+        // Parsed once: each call's URL is this one with its path and query set.
+        let base = reqwest::Url::parse(&base_url).map_err(|error| BuildError::InvalidBaseUrl {
+            url: self.base_url.clone(),
+            reason: error.to_string(),
+        })?;
+        let own_http = self.http_client.is_none();
         let undocumented_rate = match self.undocumented_rate {
             None => None,
             Some(requests) => Some(NonZeroU32::new(requests).ok_or(BuildError::InvalidRateLimit)?),
@@ -242,7 +249,10 @@ impl ClientBuilder {
         };
         Ok(Client::from_inner(Inner {
             http,
+            own_http,
+            base,
             base_url,
+            request_ids: RequestIds::new(),
             auth,
             timeout: self.timeout,
             user_agent: HeaderValue::from_static(USER_AGENT),

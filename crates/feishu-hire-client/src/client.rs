@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,12 +15,13 @@ use feishu_hire_types::{
     Paginated, ResponseShape, TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest,
     TenantAccessTokenResponse,
 };
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tracing::{Instrument, debug, info, warn};
-use uuid::Uuid;
 
 use crate::already_exists::AlreadyExistsRule;
 use crate::builder::ClientBuilder;
@@ -27,15 +29,17 @@ use crate::classify::classify;
 use crate::error::{ApiError, CallInfo, Error, InvalidResponse, TransportError};
 use crate::paginate::Paginator;
 use crate::rate_limit::RateLimiters;
+use crate::request_id::RequestIds;
 use crate::retry::{RetryPolicy, Sleeper, SleeperName};
 use crate::token::{AppCredentials, Auth, BearerToken, CachedToken};
 
+// Header names as constants: a `&str` name is parsed and validated on every use.
 /// The header that carries the caller's request id; the official Go SDK sends the same one.
-const REQUEST_ID_HEADER: &str = "oapi-sdk-request-id";
+const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("oapi-sdk-request-id");
 /// Feishu's log id of an answer. `HeaderMap` matches names case-insensitively.
-const LOG_ID_HEADER: &str = "x-tt-logid";
+const LOG_ID_HEADER: HeaderName = HeaderName::from_static("x-tt-logid");
 /// Seconds to wait after a rate-limit answer.
-const RATE_LIMIT_RESET_HEADER: &str = "x-ogw-ratelimit-reset";
+const RATE_LIMIT_RESET_HEADER: HeaderName = HeaderName::from_static("x-ogw-ratelimit-reset");
 /// The largest response body the client reads, in bytes. Feishu's answers are a few KiB; a
 /// bigger body is not one of them (a proxy's page, a misrouted download), and reading it whole
 /// would let a broken or hostile server exhaust memory. A bigger body ends the attempt with an
@@ -59,7 +63,14 @@ pub struct Client {
 
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
+    /// Whether the builder made `http`, with this client's timeout and `User-Agent` as its
+    /// defaults: then requests need not set them again (a per-request timeout replaces the
+    /// client-wide one in reqwest and costs an allocation per request).
+    pub(crate) own_http: bool,
+    /// `base_url` parsed, so that a call's URL is not parsed from text again.
+    pub(crate) base: reqwest::Url,
     pub(crate) base_url: String,
+    pub(crate) request_ids: RequestIds,
     pub(crate) auth: Auth,
     pub(crate) timeout: Duration,
     pub(crate) user_agent: HeaderValue,
@@ -160,9 +171,9 @@ impl CreateOutcome {
     }
 }
 
-/// An answer the call ends with (code 0, or one the already-exists rule matched), before its
-/// body is decoded into the endpoint's response type.
-struct Delivered {
+/// An answer the call ends with (code 0, or one the already-exists rule matched), and its
+/// output if it was read in one pass with the envelope (see [`OnePass`]).
+struct Delivered<T> {
     endpoint: &'static str,
     meta: CallMeta,
     earlier_attempt_may_have_been_processed: bool,
@@ -171,13 +182,15 @@ struct Delivered {
     body: Bytes,
     /// Where `data` is in `body`, if the answer has it (read once, with the envelope).
     data: Option<Range<usize>>,
+    /// `data` decoded, if it was read with the envelope.
+    output: Option<T>,
 }
 
 /// What one call sends: everything but the token and the request id, built once.
 struct Outgoing {
     endpoint: &'static Endpoint,
     method: reqwest::Method,
-    url: String,
+    url: reqwest::Url,
     body: Option<Bytes>,
     /// Whether the request may be sent again after an attempt that may have taken effect.
     safe_to_repeat: bool,
@@ -186,7 +199,7 @@ struct Outgoing {
 impl Outgoing {
     /// Encodes a request: its body once (every attempt sends these very bytes), its path
     /// (percent-encoded parameters) and query string.
-    fn new<R: ApiRequest>(base_url: &str, request: &R) -> Result<Self, Error> {
+    fn new<R: ApiRequest>(base: &reqwest::Url, request: &R) -> Result<Self, Error> {
         let endpoint = R::ENDPOINT;
         let body = request
             .body()
@@ -199,14 +212,7 @@ impl Outgoing {
                 reason: problem,
             });
         }
-        let query = request.query();
-        let mut url = String::with_capacity(base_url.len() + path.len() + 1);
-        url.push_str(base_url);
-        url.push_str(&path);
-        if !query.is_empty() {
-            url.push('?');
-            url.push_str(&feishu_hire_types::url::encode_query(&query));
-        }
+        let url = endpoint_url(base, &path, &request.query());
         Ok(Self {
             endpoint,
             method: method_of(endpoint.method),
@@ -215,6 +221,23 @@ impl Outgoing {
             safe_to_repeat: request.is_safe_to_repeat(),
         })
     }
+}
+
+/// `base` with the base's path prefix and `path` as its path, and `query` encoded: the URL
+/// that parsing `base_url + path + "?" + query` gives, without parsing scheme and host again
+/// (`path` is percent-encoded already, so it holds no `?` or `#`).
+fn endpoint_url(base: &reqwest::Url, path: &str, query: &[(&'static str, String)]) -> reqwest::Url {
+    let mut url = base.clone();
+    let prefix = base.path().trim_end_matches('/');
+    if prefix.is_empty() {
+        url.set_path(path);
+    } else {
+        url.set_path(&format!("{prefix}{path}"));
+    }
+    if !query.is_empty() {
+        url.set_query(Some(&feishu_hire_types::url::encode_query(query)));
+    }
+    url
 }
 
 fn method_of(method: HttpMethod) -> reqwest::Method {
@@ -254,9 +277,10 @@ impl Client {
     /// applies the [`AlreadyExistsRule`]. Failed attempts are retried only when safe: see the
     /// crate docs, "Retries".
     pub async fn send<R: ApiRequest>(&self, request: &R) -> Result<Answer<R::Output>, Error> {
-        let outgoing = Outgoing::new(&self.inner.base_url, request)?;
-        let delivered = self.execute(&outgoing, None).await?;
-        let data = decode_output(&delivered, R::ENDPOINT.response)?;
+        let outgoing = Outgoing::new(&self.inner.base, request)?;
+        let decode = OnePass::new(R::ENDPOINT.response);
+        let mut delivered = self.execute(&outgoing, None, decode).await?;
+        let data = decode.output(&mut delivered)?;
         Ok(Answer {
             data,
             meta: delivered.meta,
@@ -290,11 +314,12 @@ impl Client {
         &self,
         request: &CreateExternalInterviewRequest,
     ) -> Result<CreateOutcome, Error> {
-        let outgoing = Outgoing::new(&self.inner.base_url, request)?;
+        let outgoing = Outgoing::new(&self.inner.base, request)?;
         // Without an external_id nothing can "already exist", so the rule does not apply.
         let rule = Some(&self.inner.already_exists)
             .filter(|rule| request.idempotency_key().is_some() && !rule.is_none());
-        let delivered = self.execute(&outgoing, rule).await?;
+        let decode = OnePass::new(ResponseShape::Envelope);
+        let mut delivered = self.execute(&outgoing, rule, decode).await?;
         if delivered.code != 0 {
             // The answer to a repeat is undocumented; take the record if it happens to carry one.
             let interview = delivered
@@ -312,7 +337,7 @@ impl Client {
                 meta: delivered.meta,
             });
         }
-        let data: CreateExternalInterviewData = decode_output(&delivered, ResponseShape::Envelope)?;
+        let data: CreateExternalInterviewData = decode.output(&mut delivered)?;
         match data.external_interview {
             Some(interview) => Ok(CreateOutcome::Created {
                 interview,
@@ -326,28 +351,34 @@ impl Client {
     }
 
     /// One logical call: attempts until an answer ends it or the retry policy gives up.
-    async fn execute(
+    async fn execute<T: DeserializeOwned>(
         &self,
         outgoing: &Outgoing,
         already_exists: Option<&AlreadyExistsRule>,
-    ) -> Result<Delivered, Error> {
-        let request_id = Uuid::new_v4().to_string();
+        decode: OnePass<T>,
+    ) -> Result<Delivered<T>, Error> {
+        let request_id = self.inner.request_ids.next();
         let span = tracing::info_span!(
             "feishu_hire_call",
             endpoint = outgoing.endpoint.name,
             request_id = %request_id,
         );
-        self.attempts(outgoing, already_exists, request_id)
-            .instrument(span)
-            .await
+        let attempts = self.attempts(outgoing, already_exists, request_id, decode);
+        // Without a subscriber that wants the span there is nothing to enter on every poll.
+        if span.is_none() {
+            attempts.await
+        } else {
+            attempts.instrument(span).await
+        }
     }
 
-    async fn attempts(
+    async fn attempts<T: DeserializeOwned>(
         &self,
         outgoing: &Outgoing,
         already_exists: Option<&AlreadyExistsRule>,
         request_id: String,
-    ) -> Result<Delivered, Error> {
+        decode: OnePass<T>,
+    ) -> Result<Delivered<T>, Error> {
         let endpoint = outgoing.endpoint;
         let request_id_header =
             HeaderValue::try_from(request_id.as_str()).map_err(|_| Error::InvalidRequest {
@@ -390,16 +421,19 @@ impl Client {
                 }
             };
             debug!(attempt, "sending");
-            let mut request = self
-                .inner
-                .http
-                .request(outgoing.method.clone(), &outgoing.url)
-                .timeout(self.inner.timeout)
-                .headers(self.headers(&request_id_header, token.as_ref(), outgoing.body.is_some()));
-            if let Some(body) = &outgoing.body {
-                request = request.body(body.clone());
+            // Built directly rather than through `RequestBuilder`, which parses the URL and
+            // merges the headers into a map of its own.
+            let mut request = reqwest::Request::new(outgoing.method.clone(), outgoing.url.clone());
+            *request.headers_mut() =
+                self.headers(&request_id_header, token.as_ref(), outgoing.body.is_some());
+            if !self.inner.own_http {
+                *request.timeout_mut() = Some(self.inner.timeout);
             }
-            let error = match send_attempt(request, call, already_exists).await {
+            if let Some(body) = &outgoing.body {
+                *request.body_mut() = Some(body.clone().into());
+            }
+            let sent = send_attempt(&self.inner.http, request, call, already_exists, decode);
+            let error = match sent.await {
                 Ok(delivered) => {
                     debug!(
                         attempt,
@@ -476,7 +510,10 @@ impl Client {
         has_body: bool,
     ) -> HeaderMap {
         let mut headers = HeaderMap::with_capacity(4);
-        headers.insert(USER_AGENT, self.inner.user_agent.clone());
+        // The builder's own HTTP client sends this `User-Agent` by default.
+        if !self.inner.own_http {
+            headers.insert(USER_AGENT, self.inner.user_agent.clone());
+        }
         if has_body {
             headers.insert(CONTENT_TYPE, JSON_UTF8);
         }
@@ -548,11 +585,11 @@ impl Client {
         Box::pin(async move {
             debug!(app_id = %app.app_id, "fetching a tenant_access_token");
             let request = TenantAccessTokenRequest::new(&app.app_id, app.app_secret.expose());
-            let outgoing = Outgoing::new(&self.inner.base_url, &request)?;
+            let outgoing = Outgoing::new(&self.inner.base, &request)?;
             let fetched_at = Instant::now();
-            let delivered = self.execute(&outgoing, None).await?;
-            let response: TenantAccessTokenResponse =
-                decode_output(&delivered, TENANT_ACCESS_TOKEN_INTERNAL.response)?;
+            let decode = OnePass::new(TENANT_ACCESS_TOKEN_INTERNAL.response);
+            let mut delivered = self.execute(&outgoing, None, decode).await?;
+            let response: TenantAccessTokenResponse = decode.output(&mut delivered)?;
             let token = response
                 .tenant_access_token
                 .as_deref()
@@ -564,10 +601,15 @@ impl Client {
     }
 }
 
+/// Room for a typical body (an interview with an assessment is a few hundred bytes), so that
+/// serialising does not grow and copy the buffer step by step from serde_json's 128 bytes.
+const BODY_CAPACITY: usize = 1024;
+
 /// Serialises once: every attempt sends these very bytes.
 fn encode<B: serde::Serialize>(body: &B, endpoint: &'static Endpoint) -> Result<Bytes, Error> {
-    serde_json::to_vec(body)
-        .map(Bytes::from)
+    let mut bytes = Vec::with_capacity(BODY_CAPACITY);
+    serde_json::to_writer(&mut bytes, body)
+        .map(|()| Bytes::from(bytes))
         .map_err(|error| Error::InvalidRequest {
             endpoint: endpoint.name,
             reason: format!("it does not serialise to JSON: {error}"),
@@ -577,7 +619,7 @@ fn encode<B: serde::Serialize>(body: &B, endpoint: &'static Endpoint) -> Result<
 /// Decodes what a delivered answer carries: its `data` (an absent or `null` one as `{}`), or
 /// for a whole-body endpoint the body itself.
 fn decode_output<T: DeserializeOwned>(
-    delivered: &Delivered,
+    delivered: &Delivered<T>,
     shape: ResponseShape,
 ) -> Result<T, Error> {
     let (bytes, what): (&[u8], &str) = match (shape, &delivered.data) {
@@ -596,7 +638,7 @@ fn decode_output<T: DeserializeOwned>(
 }
 
 /// A success answer whose body is not what the endpoint documents.
-fn invalid_success(delivered: &Delivered, reason: impl Into<String>) -> Error {
+fn invalid_success<T>(delivered: &Delivered<T>, reason: impl Into<String>) -> Error {
     let call = CallInfo {
         endpoint: delivered.endpoint,
         request_id: delivered.meta.request_id.clone(),
@@ -644,28 +686,43 @@ enum Body {
 
 /// Reads the body chunk by chunk, so that a huge one is never held in memory.
 async fn read_body(mut response: reqwest::Response) -> Result<Body, reqwest::Error> {
+    // Most answers arrive in one chunk: that one is kept as it is, without a copy.
+    let Some(first) = response.chunk().await? else {
+        return Ok(Body::Complete(Bytes::new()));
+    };
+    if first.len() > MAX_RESPONSE_BODY_BYTES {
+        return Ok(Body::TooLarge(first.slice(..MAX_RESPONSE_BODY_BYTES)));
+    }
+    let Some(second) = response.chunk().await? else {
+        return Ok(Body::Complete(first));
+    };
     let expected = response
         .content_length()
         .and_then(|length| usize::try_from(length).ok())
         .unwrap_or(0);
     let mut body = Vec::with_capacity(expected.min(MAX_RESPONSE_BODY_BYTES));
-    while let Some(chunk) = response.chunk().await? {
+    body.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
         let room = MAX_RESPONSE_BODY_BYTES - body.len();
         if chunk.len() > room {
             body.extend_from_slice(&chunk[..room]);
             return Ok(Body::TooLarge(Bytes::from(body)));
         }
         body.extend_from_slice(&chunk);
+        next = response.chunk().await?;
     }
     Ok(Body::Complete(Bytes::from(body)))
 }
 
 /// Sends one attempt and judges the answer.
-async fn send_attempt(
-    request: reqwest::RequestBuilder,
+async fn send_attempt<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    request: reqwest::Request,
     call: CallInfo,
     already_exists: Option<&AlreadyExistsRule>,
-) -> Result<Delivered, Error> {
+    decode: OnePass<T>,
+) -> Result<Delivered<T>, Error> {
     let transport = |call: CallInfo, source: reqwest::Error| {
         // A connect error (refused, DNS, TLS handshake) means no byte of the request left.
         let never_left = source.is_connect();
@@ -679,14 +736,14 @@ async fn send_attempt(
             Error::MaybeSent(error)
         }
     };
-    let response = match request.send().await {
+    let response = match http.execute(request).await {
         Ok(response) => response,
         Err(source) => return Err(transport(call, source)),
     };
     let status = response.status().as_u16();
     let headers = response.headers();
-    let header_log_id = header_text(headers, LOG_ID_HEADER).map(str::to_owned);
-    let rate_limit_reset = header_text(headers, RATE_LIMIT_RESET_HEADER).and_then(parse_seconds);
+    let header_log_id = header_text(headers, &LOG_ID_HEADER).map(str::to_owned);
+    let rate_limit_reset = header_text(headers, &RATE_LIMIT_RESET_HEADER).and_then(parse_seconds);
     let body = match read_body(response).await {
         Ok(Body::Complete(body)) => body,
         Ok(Body::TooLarge(start)) => {
@@ -704,19 +761,21 @@ async fn send_attempt(
         rate_limit_reset,
         body,
         already_exists,
+        decode,
     )
 }
 
 /// Turns an answer into the call's result: a delivery, or an [`Error::Api`] /
 /// [`Error::InvalidResponse`].
-fn judge(
+fn judge<T: DeserializeOwned>(
     call: CallInfo,
     status: u16,
     header_log_id: Option<String>,
     rate_limit_reset: Option<Duration>,
     body: Bytes,
     already_exists: Option<&AlreadyExistsRule>,
-) -> Result<Delivered, Error> {
+    decode: OnePass<T>,
+) -> Result<Delivered<T>, Error> {
     let invalid = |call: CallInfo, log_id: Option<String>, reason: String, body: &[u8]| {
         let mut invalid = invalid_response(call, status, log_id, reason, body);
         invalid.rate_limit_reset = rate_limit_reset;
@@ -725,9 +784,12 @@ fn judge(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(invalid(call, header_log_id, "empty body".into(), &body));
     }
-    let envelope = match read_envelope(&body) {
-        Ok(envelope) => envelope,
-        Err(reason) => return Err(invalid(call, header_log_id, reason, &body)),
+    let (envelope, output) = match decode.success(&body) {
+        Some(read) => read,
+        None => match read_envelope(&body) {
+            Ok(envelope) => (envelope, None),
+            Err(reason) => return Err(invalid(call, header_log_id, reason, &body)),
+        },
     };
     let mut detail = envelope.error.unwrap_or_default();
     let log_id = detail.log_id.take().or(header_log_id);
@@ -736,6 +798,7 @@ fn judge(
     let data = envelope.data;
     let delivered = |call: CallInfo, log_id, msg, body| Delivered {
         data,
+        output,
         endpoint: call.endpoint,
         earlier_attempt_may_have_been_processed: call.earlier_attempt_may_have_been_processed,
         meta: CallMeta {
@@ -833,6 +896,80 @@ fn read_envelope(body: &[u8]) -> Result<Envelope, String> {
     })
 }
 
+/// Reads a success answer's envelope and its `data`, typed, in one pass, so that an answer is
+/// parsed once. Carries no value (only the type), so the futures that pass it along stay
+/// `Send` whatever the output type.
+struct OnePass<T> {
+    shape: ResponseShape,
+    output: PhantomData<fn() -> T>,
+}
+
+// Not derived: a derive would require `T: Clone`.
+impl<T> Clone for OnePass<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for OnePass<T> {}
+
+impl<T: DeserializeOwned> OnePass<T> {
+    fn new(shape: ResponseShape) -> Self {
+        Self {
+            shape,
+            output: PhantomData,
+        }
+    }
+
+    /// Reads `body` as a success (`code` 0) whose `data` is the output: the envelope, and the
+    /// `data` (`None` if absent or `null`). `None` for anything else (a refusal, an unexpected
+    /// shape, a whole-body endpoint): [`read_envelope`] then reads the body as before, with
+    /// the same result and error detail.
+    fn success(self, body: &[u8]) -> Option<(Envelope, Option<T>)> {
+        if !matches!(self.shape, ResponseShape::Envelope) {
+            return None;
+        }
+        let envelope: TypedEnvelope<T> = serde_json::from_slice(body).ok()?;
+        if envelope.code != 0 {
+            return None;
+        }
+        let read = Envelope {
+            code: envelope.code,
+            msg: envelope.msg,
+            error: envelope.error,
+            data: None,
+        };
+        Some((read, envelope.data))
+    }
+
+    /// The delivered answer's output: the `data` read with its envelope, else decoded from the
+    /// body (an absent `data` as `{}`, a whole-body endpoint's body).
+    fn output(self, delivered: &mut Delivered<T>) -> Result<T, Error> {
+        match delivered.output.take() {
+            Some(data) => Ok(data),
+            None => decode_output(delivered, self.shape),
+        }
+    }
+}
+
+/// [`RawEnvelope`] with `data` decoded as the output type, for [`OnePass`].
+#[derive(Deserialize)]
+#[serde(bound = "T: DeserializeOwned")]
+struct TypedEnvelope<T> {
+    #[serde(deserialize_with = "feishu_hire_types::wire::lenient::i64")]
+    code: i64,
+    #[serde(default)]
+    msg: Option<String>,
+    #[serde(default)]
+    error: Option<ErrorDetail>,
+    #[serde(default = "none")]
+    data: Option<T>,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
+
 /// Where `part`, a slice borrowed from `whole`, lies in it.
 fn range_within(whole: &[u8], part: &[u8]) -> Option<Range<usize>> {
     let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
@@ -840,7 +977,7 @@ fn range_within(whole: &[u8], part: &[u8]) -> Option<Range<usize>> {
     (end <= whole.len()).then_some(start..end)
 }
 
-fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+fn header_text<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
     headers
         .get(name)
         .and_then(|value| value.to_str().ok())
@@ -865,6 +1002,42 @@ mod tests {
         shareable::<Client>();
         shareable::<Error>();
         shareable::<CreateOutcome>();
+    }
+
+    #[test]
+    fn endpoint_urls_are_what_parsing_the_whole_text_gives() {
+        let query = [
+            ("page_size", "10".to_owned()),
+            ("page_token", "a b/=&?".to_owned()),
+        ];
+        for base_url in [
+            "http://127.0.0.1:8080",
+            "https://open.feishu.cn",
+            "https://proxy.example.com/feishu",
+            "https://proxy.example.com/a b/c%2Fd",
+            "http://[::1]:9000/prefix",
+        ] {
+            let base = reqwest::Url::parse(base_url).unwrap();
+            for path in [
+                "/open-apis/hire/v1/external_interviews",
+                "/open-apis/hire/v1/external_interviews/7395015160784716044",
+                "/open-apis/hire/v1/external_interviews/a%2Fb%3Fc%23d%25e%20%E5%BC%A0",
+                "/open-apis/x/./y/../z",
+                "/open-apis/hire/v1/external_interviews/%2E",
+                "/open-apis/hire/v1/external_interviews/%2E%2E",
+                "/open-apis/hire/v1/external_interviews/%2e/x",
+            ] {
+                for query in [&[][..], &query[..]] {
+                    let mut text = format!("{base_url}{path}");
+                    if !query.is_empty() {
+                        text.push('?');
+                        text.push_str(&feishu_hire_types::url::encode_query(query));
+                    }
+                    let expected = reqwest::Url::parse(&text).unwrap();
+                    assert_eq!(endpoint_url(&base, path, query), expected, "{text}");
+                }
+            }
+        }
     }
 
     #[test]

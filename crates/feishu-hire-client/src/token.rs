@@ -2,6 +2,7 @@
 //! app's credentials and cached until shortly before it expires.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -36,10 +37,11 @@ impl fmt::Debug for Auth {
 }
 
 /// A token and the `Authorization` header made from it (marked sensitive, so that HTTP
-/// libraries do not log it).
+/// libraries do not log it). Every attempt takes a copy: both parts are reference-counted, so
+/// a copy allocates nothing.
 #[derive(Clone)]
 pub(crate) struct BearerToken {
-    token: Secret,
+    token: Arc<Secret>,
     header: HeaderValue,
 }
 
@@ -53,7 +55,7 @@ impl BearerToken {
             .map_err(|_| "the token contains characters not allowed in an HTTP header")?;
         header.set_sensitive(true);
         Ok(Self {
-            token: Secret::new(token),
+            token: Arc::new(Secret::new(token)),
             header,
         })
     }
