@@ -310,7 +310,20 @@ pub struct GenExamplesArgs {
     pub seed: u64,
 }
 
-/// Runs a parsed command; returns the exit code.
+/// Runs a parsed command; returns the exit code (see [`crate::exit`]).
+///
+/// ```no_run
+/// use clap::Parser;
+/// use feishu_hire_cli::{Cli, run, signals};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let cli = Cli::parse_from(["feishu-hire", "import", "examples/interviews.jsonl", "--sandbox"]);
+/// // Ctrl-C finishes the requests in flight and writes the journal; run again to resume.
+/// let code = run(cli, signals::listen()).await;
+/// std::process::exit(code);
+/// # }
+/// ```
 pub async fn run(cli: Cli, interrupts: Interrupts) -> i32 {
     match cli.command {
         Command::Import(args) => run_import(*args, interrupts).await,

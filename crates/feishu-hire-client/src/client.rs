@@ -253,6 +253,20 @@ fn method_of(method: HttpMethod) -> reqwest::Method {
 
 impl Client {
     /// A builder, with Feishu's host, the default timeouts, retry policy and rate limit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use feishu_hire_client::{Client, RetryPolicy};
+    ///
+    /// let client = Client::builder()
+    ///     .lark() // Lark's host; Feishu's is the default
+    ///     .app_credentials("cli_a1b2c3d4", "app-secret")
+    ///     .timeout(Duration::from_secs(10))
+    ///     .retry_policy(RetryPolicy::new().max_attempts(3))
+    ///     .build()?;
+    /// assert_eq!(client.base_url(), "https://open.larksuite.com");
+    /// # Ok::<(), feishu_hire_client::BuildError>(())
+    /// ```
     pub fn builder() -> ClientBuilder {
         ClientBuilder::new()
     }
@@ -276,6 +290,30 @@ impl Client {
     /// is an error here; only [`create_external_interview`](Self::create_external_interview)
     /// applies the [`AlreadyExistsRule`]. Failed attempts are retried only when safe: see the
     /// crate docs, "Retries".
+    ///
+    /// ```no_run
+    /// use feishu_hire_client::Client;
+    /// use feishu_hire_types::{
+    ///     CreateExternalInterviewAssessmentRequest, InterviewConclusion, PatchExternalInterviewAssessmentBody,
+    ///     PatchExternalInterviewAssessmentRequest,
+    /// };
+    ///
+    /// # async fn run(client: Client) -> Result<(), feishu_hire_client::Error> {
+    /// let created = client
+    ///     .send(&CreateExternalInterviewAssessmentRequest::new("7395015160784716044").username("张三"))
+    ///     .await?;
+    /// let id = created.data.external_interview_assessment.and_then(|a| a.id).unwrap_or_default();
+    /// // PATCH is not safe to repeat: after a timeout the error says it may have taken effect.
+    /// let patch = PatchExternalInterviewAssessmentRequest::new(id)
+    ///     .body(PatchExternalInterviewAssessmentBody::new().conclusion(InterviewConclusion::Pass));
+    /// match client.send(&patch).await {
+    ///     Ok(answer) => println!("log id {:?}", answer.meta.log_id),
+    ///     Err(error) if error.may_have_taken_effect() => eprintln!("check before repeating: {error}"),
+    ///     Err(error) => eprintln!("not changed: {error}"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send<R: ApiRequest>(&self, request: &R) -> Result<Answer<R::Output>, Error> {
         let outgoing = Outgoing::new(&self.inner.base, request)?;
         let decode = OnePass::new(R::ENDPOINT.response);

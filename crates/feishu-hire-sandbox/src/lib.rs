@@ -77,6 +77,25 @@ pub const FAULT_HEADER: &str = "x-sandbox-fault";
 ///
 /// Fails if the configuration is refused (see [`SandboxConfig::validate`]; the error is of
 /// kind [`io::ErrorKind::InvalidInput`]) or the port cannot be bound.
+///
+/// ```
+/// use feishu_hire_sandbox::{IdempotencyMode, SandboxConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let sandbox = feishu_hire_sandbox::spawn(
+///     SandboxConfig::default()
+///         .no_rate_limit()
+///         .idempotency(IdempotencyMode::ReturnStored),
+/// )
+/// .await?;
+/// // Give a client `sandbox.base_url()` (`http://127.0.0.1:<port>`) as its base URL.
+/// assert!(sandbox.base_url().starts_with("http://127.0.0.1:"));
+/// assert_eq!(sandbox.stats().created, 0);
+/// sandbox.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
 pub async fn spawn(config: SandboxConfig) -> io::Result<Sandbox> {
     spawn_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await
 }
