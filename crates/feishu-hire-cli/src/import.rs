@@ -293,7 +293,7 @@ pub async fn import(
     let (session, report) = session.check(config, &mut interrupts, console).await?;
     let session = session.bind(config, target, &report)?;
     let plan = session.plan(&report, console);
-    let mut running = session.into_running(report.format, console);
+    let mut running = session.into_running(report.format, &report.digest, console);
     let mut run = Run::new(report, &plan, target.client.base_url());
     let sending_secs = {
         let cx = Context {

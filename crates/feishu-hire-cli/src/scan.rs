@@ -159,6 +159,7 @@ pub fn scan_file(
         digest: InputDigest {
             sha256: String::new(),
             bytes: 0,
+            checkpoints: Vec::new(),
         },
         format,
         broken: None,
