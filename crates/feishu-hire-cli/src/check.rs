@@ -325,7 +325,7 @@ impl Checker {
     /// same bytes without checking them again (`None` if they do not decode: they are not
     /// bytes it found valid). Only for bytes known to be the ones checked: the importer's
     /// sending pass, which verifies the input against the checking pass's digests as it
-    /// reads (see [`crate::input::HashingReader`]), so that each record is checked once.
+    /// reads (by the SHA-256 of the prefixes of the input), so that each record is checked once.
     /// It decodes as [`Checker::check_value`] does, so the request is the one checked.
     pub fn decode_checked(&self, bytes: &[u8]) -> Option<ValidRecord> {
         use serde::Deserialize as _;
