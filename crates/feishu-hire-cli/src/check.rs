@@ -315,25 +315,46 @@ impl Checker {
         findings.append(&mut warnings);
         findings.sort_by_key(|f| f.severity != Severity::Error);
         let valid = match request {
-            Some(mut request) if !has_errors => {
-                let (external_id, derived) = match request.external_id.clone() {
-                    Some(id) => (Some(id), false),
-                    None if self.derive_ids => {
-                        let id = derive_external_id(value);
-                        request = request.external_id(id.clone());
-                        (Some(id), true)
-                    }
-                    None => (None, false),
-                };
-                Some(ValidRecord {
-                    request,
-                    external_id,
-                    derived,
-                })
-            }
+            Some(request) if !has_errors => Some(self.valid_record(request, value)),
             _ => None,
         };
         CheckOutcome { valid, findings }
+    }
+
+    /// The request of a record that [`Checker::check_bytes`] found valid, decoded from the
+    /// same bytes without checking them again (`None` if they do not decode: they are not
+    /// bytes it found valid). Only for bytes known to be the ones checked: the importer's
+    /// sending pass, which verifies the input against the checking pass's digests as it
+    /// reads (by the SHA-256 of the prefixes of the input), so that each record is checked once.
+    /// It decodes as [`Checker::check_value`] does, so the request is the one checked.
+    pub fn decode_checked(&self, bytes: &[u8]) -> Option<ValidRecord> {
+        use serde::Deserialize as _;
+        let value: Value = serde_json::from_slice(bytes).ok()?;
+        let request = CreateExternalInterviewRequest::deserialize(&value).ok()?;
+        Some(self.valid_record(request, &value))
+    }
+
+    /// A decoded record's request, with its `external_id` derived if it has none and
+    /// `--derive-external-id` is on.
+    fn valid_record(
+        &self,
+        mut request: CreateExternalInterviewRequest,
+        value: &Value,
+    ) -> ValidRecord {
+        let (external_id, derived) = match request.external_id.clone() {
+            Some(id) => (Some(id), false),
+            None if self.derive_ids => {
+                let id = derive_external_id(value);
+                request = request.external_id(id.clone());
+                (Some(id), true)
+            }
+            None => (None, false),
+        };
+        ValidRecord {
+            request,
+            external_id,
+            derived,
+        }
     }
 
     /// The record's JSON Schema errors, in the shared wording of `feishu-hire-schema-errors`
@@ -341,6 +362,11 @@ impl Checker {
     /// an unknown key at the key itself, a missing one at the object that lacks it.
     fn schema_errors(&self, value: &Value) -> Vec<Finding> {
         use feishu_hire_schema_errors::ProblemKind;
+        // Most records are valid: `is_valid` stops at nothing and builds no error, and is
+        // true exactly when `iter_errors` would yield none (so the report would be empty).
+        if self.validator.is_valid(value) {
+            return Vec::new();
+        }
         feishu_hire_schema_errors::report(self.validator.iter_errors(value), request_schema())
             .into_iter()
             .map(|problem| {

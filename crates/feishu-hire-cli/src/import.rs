@@ -10,7 +10,10 @@
 //!    failures file and report are one file. Ctrl-C during the check stops at once, nothing sent (exit 130).
 //! 3. **Send** the valid records the journal does not confirm, reading the input again through
 //!    the handle the check read (so a file replaced meanwhile is not read) and stopping (exit 3)
-//!    if its bytes no longer hash the same, `--concurrency` at a time,
+//!    if its bytes no longer hash the same. A record is checked once: it goes out only once
+//!    the SHA-256 of the input up to a checkpoint past it matches the check's (every 256 KiB,
+//!    and the whole input's at the end), so its bytes are the ones checked and are only
+//!    decoded; the records of a part that changed are not sent. `--concurrency` at a time,
 //!    paced by the client's rate limiter, which also retries what is safe to retry. Each
 //!    request's intent is journaled before it goes out and its answer as it arrives; each
 //!    failure goes to the failures file ([`crate::failures`]). A resumed run first checks
@@ -293,7 +296,7 @@ pub async fn import(
     let (session, report) = session.check(config, &mut interrupts, console).await?;
     let session = session.bind(config, target, &report)?;
     let plan = session.plan(&report, console);
-    let mut running = session.into_running(report.format, console);
+    let mut running = session.into_running(report.format, &report.digest, console);
     let mut run = Run::new(report, &plan, target.client.base_url());
     let sending_secs = {
         let cx = Context {

@@ -83,12 +83,23 @@ impl From<io::Error> for InputError {
     }
 }
 
+/// Bytes between two checkpoints of a [`HashingReader`]: small enough that a second read
+/// can vouch for a record soon after reading it (and buffers little meanwhile), large enough
+/// that the checkpoints of a 1 GB input take 128 KiB.
+pub const CHECKPOINT_BYTES: u64 = 256 * 1024;
+
 /// A reader that feeds every byte it reads into a SHA-256, to tie a journal to its input.
+///
+/// It also keeps the SHA-256 of every prefix whose length is a multiple of
+/// [`CHECKPOINT_BYTES`] (a copy of the running hash, finished): a second read of the input
+/// compares them as it goes, and so knows that the bytes read so far are the ones read the
+/// first time without waiting for the end of the input.
 #[derive(Debug)]
 pub struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
     bytes: u64,
+    checkpoints: Vec<[u8; 32]>,
 }
 
 impl<R: Read> HashingReader<R> {
@@ -98,7 +109,18 @@ impl<R: Read> HashingReader<R> {
             inner,
             hasher: Sha256::new(),
             bytes: 0,
+            checkpoints: Vec::new(),
         }
+    }
+
+    /// Bytes read (and hashed) so far.
+    pub fn hashed(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The SHA-256 of each prefix of a multiple of [`CHECKPOINT_BYTES`] read so far.
+    pub fn checkpoints(&self) -> &[[u8; 32]] {
+        &self.checkpoints
     }
 
     /// Reads the rest of the input, then returns its hex SHA-256 and length in bytes.
@@ -107,15 +129,28 @@ impl<R: Read> HashingReader<R> {
         Ok(InputDigest {
             sha256: hex(&self.hasher.finalize()),
             bytes: self.bytes,
+            checkpoints: self.checkpoints,
         })
+    }
+
+    fn absorb(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let to_checkpoint = CHECKPOINT_BYTES - self.bytes % CHECKPOINT_BYTES;
+            let take = usize::try_from(to_checkpoint).map_or(data.len(), |n| n.min(data.len()));
+            self.hasher.update(&data[..take]);
+            self.bytes += take as u64;
+            data = &data[take..];
+            if self.bytes.is_multiple_of(CHECKPOINT_BYTES) {
+                self.checkpoints.push(self.hasher.clone().finalize().into());
+            }
+        }
     }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let read = self.inner.read(buf)?;
-        self.hasher.update(&buf[..read]);
-        self.bytes += read as u64;
+        self.absorb(&buf[..read]);
         Ok(read)
     }
 }
@@ -127,6 +162,9 @@ pub struct InputDigest {
     pub sha256: String,
     /// Length in bytes.
     pub bytes: u64,
+    /// The SHA-256 of each prefix of a multiple of [`CHECKPOINT_BYTES`] (see
+    /// [`HashingReader`]).
+    pub checkpoints: Vec<[u8; 32]>,
 }
 
 /// Lowercase hex of some bytes.
@@ -189,6 +227,11 @@ impl<R: BufRead> RecordReader<R> {
     /// Gives back the underlying reader (e.g. to hash the rest of the input).
     pub fn into_inner(self) -> R {
         self.reader
+    }
+
+    /// The underlying reader (e.g. to see how much of the input has been hashed).
+    pub fn get_ref(&self) -> &R {
+        &self.reader
     }
 
     fn detect(&mut self) -> io::Result<()> {
@@ -653,6 +696,22 @@ mod tests {
             let last = records.last().unwrap().as_ref().unwrap_err();
             assert!(last.starts_with(expected), "{text:?}: {last}");
         }
+    }
+
+    #[test]
+    fn checkpoints_are_the_hashes_of_the_prefixes_however_the_input_is_read() {
+        let data: Vec<u8> = (0..CHECKPOINT_BYTES * 2 + 7)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let whole = HashingReader::new(&data[..]).finish().unwrap();
+        assert_eq!(whole.checkpoints.len(), 2);
+        let prefix: [u8; 32] = Sha256::digest(&data[..CHECKPOINT_BYTES as usize]).into();
+        assert_eq!(whole.checkpoints[0], prefix);
+        let mut reader = HashingReader::new(&data[..]);
+        let mut small = vec![0u8; 1000];
+        while reader.read(&mut small).unwrap() > 0 {}
+        assert_eq!(reader.hashed(), data.len() as u64);
+        assert_eq!(reader.finish().unwrap(), whole);
     }
 
     #[test]

@@ -45,8 +45,11 @@
 //!   stopped before its end-of-run check) is checked by the next run.
 //!
 //! # Durability
-//! Each line is written with one `write` as soon as its answer arrives, and each intent before
-//! its request is sent (in [`JournalWriter::append`], not queued), so a killed process (even
+//! Each line is written (`write`) as soon as its answer arrives, before the answer is counted,
+//! and each intent before its request is sent (in [`JournalWriter::append`] or
+//! [`JournalWriter::append_all`], not queued); lines that are ready together (answers that
+//! arrived together, the intents of requests about to go out together) share one `write`.
+//! So a killed process (even
 //! SIGKILL) loses nothing it had been told, nor what it was about to ask; lines are `fsync`ed in batches (every 256 lines, with the first line written
 //! a second or more after the last `fsync`, and at the end), so a power cut loses at most the
 //! last batch, whose
@@ -694,7 +697,22 @@ impl JournalWriter {
     /// Appends one entry: written at once with one `write_all` (so a kill, even SIGKILL,
     /// cannot lose it), `fsync`ed with its batch.
     pub fn append(&self, entry: &JournalEntry) -> Result<(), JournalError> {
-        let line = encode_line(entry);
+        self.append_all(std::slice::from_ref(entry))
+    }
+
+    /// Appends entries that are ready together (group commit): all written at once with one
+    /// `write_all` before this returns, so a kill, even SIGKILL, cannot lose one of them (it
+    /// can only cut the last line short, which opening drops); `fsync`ed with their batch.
+    pub fn append_all(&self, entries: &[JournalEntry]) -> Result<(), JournalError> {
+        let Some(first) = entries.first() else {
+            return Ok(());
+        };
+        let mut lines = encode_line(first);
+        for entry in &entries[1..] {
+            // Our journal types always serialize.
+            let _ = serde_json::to_writer(&mut lines, entry);
+            lines.push(b'\n');
+        }
         // A poisoned lock only means another append panicked; the file is still whole.
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let state = &mut *state;
@@ -703,8 +721,9 @@ impl JournalWriter {
                 path: self.path.clone(),
             });
         };
-        let written = file.write_all(&line).and_then(|()| {
-            state.unsynced += 1;
+        let written = file.write_all(&lines).and_then(|()| {
+            let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+            state.unsynced = state.unsynced.saturating_add(count);
             if state.unsynced >= SYNC_EVERY_LINES || state.last_sync.elapsed() >= SYNC_EVERY {
                 file.sync_data()?;
                 state.unsynced = 0;

@@ -3,7 +3,9 @@
 //! `FILE:LINE: error|warning: PATH: MESSAGE`, repeated `external_id`s are found
 //! ([`crate::duplicates`]), and the input's SHA-256 is computed for the journal.
 //!
-//! What it keeps per record is one bit (valid or not), so it runs in flat memory.
+//! What it keeps per record is one bit (valid or not), so it runs in flat memory. Records are
+//! checked in batches on every core (up to 4), each batch's outcomes then taken in input order,
+//! so the messages and the report are those of a check one record at a time.
 
 use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
@@ -159,50 +161,45 @@ pub fn scan_file(
         digest: InputDigest {
             sha256: String::new(),
             bytes: 0,
+            checkpoints: Vec::new(),
         },
         format,
         broken: None,
     };
     let mut seen = SeenIds::new();
-    for record in reader.by_ref() {
-        if cancel.load(Ordering::Relaxed) {
+    let threads = check_threads();
+    let mut batch = Vec::new();
+    loop {
+        // A batch of records is checked on every core at once (the check is most of this
+        // pass's work); the outcomes are then taken in input order, as one at a time would.
+        let stopped = read_batch(&mut reader, &mut batch, cancel);
+        if matches!(stopped, Some(Stop::Cancelled)) {
             return Ok(report);
         }
-        let record = match record {
-            Ok(record) => record,
-            Err(InputError::Io(error)) => return Err(error),
-            Err(broken @ InputError::BrokenArray { .. }) => {
+        let outcomes = check_all(checker, &batch, threads);
+        for (record, outcome) in batch.iter().zip(&outcomes) {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(report);
+            }
+            tally(
+                &mut report,
+                &mut seen,
+                record,
+                outcome,
+                console,
+                source,
+                &mut failures,
+            )?;
+        }
+        match stopped {
+            None => {}
+            Some(Stop::End) => break,
+            Some(Stop::Cancelled) => return Ok(report),
+            Some(Stop::Failed(error)) => return Err(error),
+            Some(Stop::Broken(broken)) => {
                 console.line(format!("{source}: error: {broken}"));
                 report.broken = Some(broken.to_string());
                 break;
-            }
-        };
-        report.records += 1;
-        let outcome = checker.check_bytes(&record.bytes, record.oversize);
-        for finding in &outcome.findings {
-            print_finding(console, source, record.line, finding);
-        }
-        report.warnings += outcome.warnings() as u64;
-        match &outcome.valid {
-            Some(valid) => {
-                report.sendable.insert(record.ordinal);
-                match &valid.external_id {
-                    Some(id) => seen.insert(id),
-                    None => {
-                        report.without_id += 1;
-                        if report.without_id_lines.len() < LINES_LISTED {
-                            report.without_id_lines.push(record.line);
-                        }
-                    }
-                }
-            }
-            None => {
-                report.invalid += 1;
-                if let Some(failures) = failures.as_deref_mut() {
-                    failures
-                        .add(kept_bytes(&record), invalid_report(&record, &outcome))
-                        .map_err(|e| FailuresWriteError::wrap(failures.records_path(), e))?;
-                }
             }
         }
     }
@@ -213,6 +210,127 @@ pub fn scan_file(
         find_duplicates(file, source, checker, seen, &mut report, console, failures)?;
     }
     Ok(report)
+}
+
+/// Records checked together, at most (and at most [`BATCH_BYTES`] of them): enough to keep
+/// every core busy, few enough that memory stays flat and Ctrl-C is seen at once.
+const BATCH_RECORDS: usize = 512;
+
+/// Bytes of records checked together, at most (one record over it still makes a batch).
+const BATCH_BYTES: usize = 1024 * 1024;
+
+/// Threads that check records at once, at most.
+const MAX_CHECK_THREADS: usize = 4;
+
+/// Why a batch ended before it was full.
+enum Stop {
+    /// The input ended.
+    End,
+    /// `cancel` was set.
+    Cancelled,
+    /// Reading failed (after the records before it, which are still taken).
+    Failed(io::Error),
+    /// The JSON array is broken here (likewise).
+    Broken(InputError),
+}
+
+/// The threads the check runs on: one per core, up to [`MAX_CHECK_THREADS`].
+fn check_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(MAX_CHECK_THREADS)
+}
+
+/// Reads the next batch of records into `batch`; why it ended early, if it did.
+fn read_batch<R: io::BufRead>(
+    reader: &mut RecordReader<R>,
+    batch: &mut Vec<RawRecord>,
+    cancel: &AtomicBool,
+) -> Option<Stop> {
+    batch.clear();
+    let mut bytes = 0;
+    while batch.len() < BATCH_RECORDS && bytes < BATCH_BYTES {
+        if cancel.load(Ordering::Relaxed) {
+            return Some(Stop::Cancelled);
+        }
+        match reader.next() {
+            None => return Some(Stop::End),
+            Some(Ok(record)) => {
+                bytes += record.bytes.len();
+                batch.push(record);
+            }
+            Some(Err(InputError::Io(error))) => return Some(Stop::Failed(error)),
+            Some(Err(broken)) => return Some(Stop::Broken(broken)),
+        }
+    }
+    None
+}
+
+/// The outcomes of checking `records`, in order, on up to `threads` threads.
+fn check_all(checker: &Checker, records: &[RawRecord], threads: usize) -> Vec<CheckOutcome> {
+    let check = |part: &[RawRecord]| -> Vec<CheckOutcome> {
+        part.iter()
+            .map(|record| checker.check_bytes(&record.bytes, record.oversize))
+            .collect()
+    };
+    if threads < 2 || records.len() < 2 {
+        return check(records);
+    }
+    let mut parts = records.chunks(records.len().div_ceil(threads));
+    let first = parts.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        let others: Vec<_> = parts.map(|part| scope.spawn(move || check(part))).collect();
+        let mut outcomes = check(first);
+        for other in others {
+            match other.join() {
+                Ok(part) => outcomes.extend(part),
+                // A panic in the check is a bug; it ends the run as it would on one thread.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        outcomes
+    })
+}
+
+/// Takes one record's outcome into the report: its findings printed, valid ones noted (with
+/// their `external_id`), invalid ones copied to the failures file.
+fn tally(
+    report: &mut ScanReport,
+    seen: &mut SeenIds,
+    record: &RawRecord,
+    outcome: &CheckOutcome,
+    console: &Console,
+    source: &str,
+    failures: &mut Option<&mut FailuresWriter>,
+) -> io::Result<()> {
+    report.records += 1;
+    for finding in &outcome.findings {
+        print_finding(console, source, record.line, finding);
+    }
+    report.warnings += outcome.warnings() as u64;
+    match &outcome.valid {
+        Some(valid) => {
+            report.sendable.insert(record.ordinal);
+            match &valid.external_id {
+                Some(id) => seen.insert(id),
+                None => {
+                    report.without_id += 1;
+                    if report.without_id_lines.len() < LINES_LISTED {
+                        report.without_id_lines.push(record.line);
+                    }
+                }
+            }
+        }
+        None => {
+            report.invalid += 1;
+            if let Some(failures) = failures.as_deref_mut() {
+                failures
+                    .add(kept_bytes(record), invalid_report(record, outcome))
+                    .map_err(|e| FailuresWriteError::wrap(failures.records_path(), e))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn kept_bytes(record: &RawRecord) -> Option<&[u8]> {

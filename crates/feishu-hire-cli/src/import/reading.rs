@@ -3,7 +3,7 @@
 //! check read: the records to send, the few an earlier run left uncertain, and the failed
 //! records copied to the failures file.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use crate::bitset::Bitset;
 use crate::check::Checker;
 use crate::console::Console;
 use crate::failures::{FailureReport, FailuresWriter};
-use crate::input::{HashingReader, InputDigest, InputFormat, RecordReader};
+use crate::input::{HashingReader, InputDigest, InputFormat, RawRecord, RecordReader};
 
 use super::{Interrupts, Refusal, interrupted};
 
@@ -104,6 +104,8 @@ pub(super) struct Reading {
     /// The input as the messages name it.
     pub(super) source: String,
     pub(super) console: Console,
+    /// The input's digest as checked, which the sending pass's read must match.
+    pub(super) checked: Arc<InputDigest>,
 }
 
 impl Reading {
@@ -171,7 +173,17 @@ impl Reading {
     }
 
     /// Reads the input again and hands the records of `to_send` to the sending loop through
-    /// `jobs`, until `stop`. Returns the input's digest if it read to the end.
+    /// `jobs`, until `stop`. Returns the input's digest if it read to the end, or as soon as
+    /// its bytes differ from the checked ones (the rest of the input is then only hashed).
+    ///
+    /// Each record is checked once, by the checking pass: a record read here is handed on only
+    /// once every byte up to it is known to be a byte that pass read, by the SHA-256 of the
+    /// input's prefixes ([`HashingReader::checkpoints`], compared with `checked`'s every
+    /// [`crate::input::CHECKPOINT_BYTES`], and the whole input's at the end). So its bytes
+    /// are the ones found valid, and they are only decoded ([`Checker::decode_checked`]).
+    /// Until then it waits here, with the few records read since the last checkpoint; the
+    /// read goes on meanwhile (while the sending loop is busy), up to [`READ_AHEAD_BYTES`] of
+    /// waiting records, so that the loop need not wait for the next checkpoint.
     pub(super) fn read_jobs(
         &self,
         to_send: &Bitset,
@@ -179,40 +191,147 @@ impl Reading {
         stop: &AtomicBool,
     ) -> io::Result<Option<InputDigest>> {
         let mut reader = self.records()?;
-        for record in reader.by_ref() {
+        // Records to send, each with the bytes hashed when it was read (it lies within them).
+        let mut waiting = Waiting::default();
+        let mut vouched = Vouched::default();
+        while let Some(record) = reader.next() {
             if stop.load(Ordering::Relaxed) {
                 return Ok(None);
             }
             // The checking pass read this far, so an error here means the input changed or the
             // disk failed: stop the run rather than report the rest as sent.
             let record = record.map_err(|error| io::Error::other(error.to_string()))?;
-            if !to_send.contains(record.ordinal) {
-                continue;
+            let hashing = reader.get_ref().get_ref();
+            if to_send.contains(record.ordinal) {
+                waiting.push(hashing.hashed(), record);
             }
-            let Some(valid) = self
-                .checker
-                .check_bytes(&record.bytes, record.oversize)
-                .valid
-            else {
-                self.console.line(format!(
-                    "{}:{}: error: the record changed since it was checked; not sent",
-                    self.source, record.line
-                ));
-                continue;
-            };
-            let job = Job {
-                ordinal: record.ordinal,
-                line: record.line,
-                bytes: record.bytes,
-                request: valid.request,
-                external_id: valid.external_id,
-            };
-            if jobs.blocking_send(job).is_err() {
+            if !vouched.advance(hashing.checkpoints(), &self.checked.checkpoints) {
+                // Changed since the check: nothing more is sent; the caller stops the run
+                // with both digests.
+                return reader.into_inner().into_inner().finish().map(Some);
+            }
+            if !self.hand_on(&mut waiting, vouched.bytes, jobs, false) {
                 return Ok(None);
             }
         }
         let digest = reader.into_inner().into_inner().finish()?;
+        if digest == *self.checked && !self.hand_on(&mut waiting, u64::MAX, jobs, true) {
+            return Ok(None);
+        }
         Ok(Some(digest))
+    }
+
+    /// Decodes the waiting records within the first `vouched` bytes (known to be as checked)
+    /// and hands them to the sending loop, in order: while it has room, or until it takes
+    /// them all if `all` (or if too many bytes are waiting). `false` once it stopped.
+    fn hand_on(
+        &self,
+        waiting: &mut Waiting,
+        vouched: u64,
+        jobs: &mpsc::Sender<Job>,
+        all: bool,
+    ) -> bool {
+        loop {
+            let wait = all || waiting.bytes > READ_AHEAD_BYTES;
+            let job = match waiting.held.take() {
+                Some(job) => job,
+                None => match waiting.pop(vouched) {
+                    Some(record) => match self.decode(record) {
+                        Some(job) => job,
+                        None => continue,
+                    },
+                    None => return true,
+                },
+            };
+            if wait {
+                if jobs.blocking_send(job).is_err() {
+                    return false;
+                }
+                continue;
+            }
+            match jobs.try_send(job) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(job)) => {
+                    waiting.held = Some(job);
+                    return true;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            }
+        }
+    }
+
+    /// The job of a record known to be as checked, decoded without checking it again.
+    fn decode(&self, record: RawRecord) -> Option<Job> {
+        let Some(valid) = self.checker.decode_checked(&record.bytes) else {
+            // Cannot happen to bytes that were found valid; should it, the record is not sent.
+            self.console.line(format!(
+                "{}:{}: error: the record changed since it was checked; not sent",
+                self.source, record.line
+            ));
+            return None;
+        };
+        Some(Job {
+            ordinal: record.ordinal,
+            line: record.line,
+            bytes: record.bytes,
+            request: valid.request,
+            external_id: valid.external_id,
+        })
+    }
+}
+
+/// Records waiting for a checkpoint (to send) are read ahead while the sending loop is busy,
+/// up to this many bytes of them; then the read waits for the loop.
+const READ_AHEAD_BYTES: usize = 1024 * 1024;
+
+/// The records of the sending pass not yet handed on, in input order.
+#[derive(Default)]
+struct Waiting {
+    /// Each with the input's bytes hashed when it was read (it lies within them).
+    records: VecDeque<(u64, RawRecord)>,
+    /// Their bytes.
+    bytes: usize,
+    /// Decoded, but the sending loop had no room for it: the next to go.
+    held: Option<Job>,
+}
+
+impl Waiting {
+    fn push(&mut self, hashed: u64, record: RawRecord) {
+        self.bytes += record.bytes.len();
+        self.records.push_back((hashed, record));
+    }
+
+    /// The first record, if it lies within the first `vouched` bytes.
+    fn pop(&mut self, vouched: u64) -> Option<RawRecord> {
+        if self.records.front().is_none_or(|(end, _)| *end > vouched) {
+            return None;
+        }
+        let (_, record) = self.records.pop_front()?;
+        self.bytes -= record.bytes.len();
+        Some(record)
+    }
+}
+
+/// How much of the input a second read has found to be as checked: the prefix up to its last
+/// checkpoint whose SHA-256 matched the checking pass's.
+#[derive(Debug, Default)]
+struct Vouched {
+    checkpoints: usize,
+    bytes: u64,
+}
+
+impl Vouched {
+    /// Compares the checkpoints passed since the last call with the checked ones; `false` at
+    /// the first that differs (or that the checked input did not have: it grew).
+    fn advance(&mut self, read: &[[u8; 32]], checked: &[[u8; 32]]) -> bool {
+        while self.checkpoints < read.len() {
+            if checked.get(self.checkpoints) != Some(&read[self.checkpoints]) {
+                return false;
+            }
+            self.checkpoints += 1;
+            self.bytes = self.checkpoints as u64 * crate::input::CHECKPOINT_BYTES;
+        }
+        true
     }
 }
 
@@ -250,6 +369,7 @@ mod tests {
             checker: Arc::new(checker),
             source: "in.jsonl".to_owned(),
             console,
+            checked: Arc::new(checked.clone()),
         };
         let digest = reading.read_jobs(&to_send, &jobs, &stop).unwrap();
         assert_eq!(digest, Some(checked));
@@ -259,6 +379,58 @@ mod tests {
         }
         assert_eq!(ids.len(), 2);
         assert!(ids.iter().all(|id| id.starts_with("old-")), "{ids:?}");
+    }
+
+    #[test]
+    fn records_past_a_change_are_not_sent_and_those_before_it_are_as_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.jsonl");
+        // Enough records for several checkpoints.
+        let lines: Vec<String> = crate::examples::interview_lines(3, 2000, "old-").collect();
+        let text = lines.join("\n") + "\n";
+        assert!(text.len() as u64 > 3 * crate::input::CHECKPOINT_BYTES);
+        std::fs::write(&path, &text).unwrap();
+        let checked = HashingReader::new(File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        // Changed in place (same handle, same length) past the second checkpoint.
+        let at = 2 * crate::input::CHECKPOINT_BYTES as usize + 10;
+        let at = at + text[at..].find("old-").unwrap();
+        let mut changed = text.into_bytes();
+        changed[at..at + 4].copy_from_slice(b"new-");
+        std::fs::write(&path, &changed).unwrap();
+
+        let checker = Checker::new(CheckOptions::default()).unwrap();
+        let mut to_send = Bitset::new();
+        for ordinal in 1..=2000 {
+            to_send.insert(ordinal);
+        }
+        let (jobs, mut received) = mpsc::channel(4000);
+        let (console, _) = Console::buffer();
+        let stop = AtomicBool::new(false);
+        let reading = Reading {
+            input: Arc::new(File::open(&path).unwrap()),
+            format: InputFormat::JsonLines,
+            checker: Arc::new(checker),
+            source: "in.jsonl".to_owned(),
+            console,
+            checked: Arc::new(checked.clone()),
+        };
+        let digest = reading.read_jobs(&to_send, &jobs, &stop).unwrap();
+        assert_ne!(digest, Some(checked));
+        let mut sent = Vec::new();
+        while let Ok(job) = received.try_recv() {
+            sent.push(job);
+        }
+        assert!(!sent.is_empty());
+        assert!(sent.len() < 2000);
+        for job in &sent {
+            assert_eq!(
+                job.bytes,
+                lines[usize::try_from(job.ordinal - 1).unwrap()].as_bytes()
+            );
+            assert!(job.external_id.as_deref().unwrap().starts_with("old-"));
+        }
     }
 
     #[test]
@@ -278,6 +450,11 @@ mod tests {
             checker: Arc::new(checker),
             source: "in.json".to_owned(),
             console,
+            checked: Arc::new(
+                HashingReader::new(File::open(&path).unwrap())
+                    .finish()
+                    .unwrap(),
+            ),
         };
         let result = reading.read_jobs(&to_send, &jobs, &stop);
         assert!(result.is_err(), "{result:?}");

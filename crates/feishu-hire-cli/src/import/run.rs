@@ -203,13 +203,29 @@ impl Run {
                     }
                 },
                 Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    if self.joined(joined, cx.journal, failures, &console, &cx.reading.source) {
+                    // Answers that arrived together are journaled together (one write).
+                    let mut batch = vec![joined];
+                    while let Some(more) = in_flight.try_join_next() {
+                        batch.push(more);
+                    }
+                    let answered = self.joined(batch, cx.journal, failures, &console, &cx.reading.source);
+                    for _ in 0..answered {
                         progress.inc();
                     }
                 }
                 job = jobs.recv(), if !self.stopping() && !input_done && in_flight.len() < concurrency => {
                     match job {
-                        Some(job) => self.start(job, cx, &mut in_flight),
+                        Some(job) => {
+                            // The records ready to go out now, as many as may be in flight:
+                            // their intents are journaled together (one write).
+                            let mut batch = vec![job];
+                            while in_flight.len() + batch.len() < concurrency
+                                && let Ok(job) = jobs.try_recv()
+                            {
+                                batch.push(job);
+                            }
+                            self.start(batch, cx, &mut in_flight);
+                        }
                         None => input_done = true,
                     }
                 }
@@ -245,53 +261,66 @@ impl Run {
         }
     }
 
-    /// A request task ended; whether it brought an answer (for the progress).
+    /// Request tasks that ended together: their answers are recorded and journaled with one
+    /// write before they count; returns how many brought an answer (for the progress).
     fn joined(
         &mut self,
-        joined: Result<Answered, JoinError>,
+        batch: Vec<Result<Answered, JoinError>>,
         journal: &JournalWriter,
         failures: &mut FailuresWriter,
         console: &Console,
         source: &str,
-    ) -> bool {
-        match joined {
-            Ok((job, result)) => {
-                self.record(job, result, journal, failures, console, source);
-                true
-            }
-            // Abandoned by a second Ctrl-C: counted as not sent.
-            Err(error) if error.is_cancelled() => false,
-            Err(error) => {
-                // A bug, not an answer: its record is not sent (the next run checks and sends
-                // it again), but the run must not claim success.
-                self.panicked += 1;
-                console.line(format!(
-                    "error: a request task failed ({error}); its record counts as not sent"
-                ));
-                false
+    ) -> u64 {
+        let mut entries = Vec::with_capacity(batch.len());
+        for joined in batch {
+            match joined {
+                Ok((job, result)) => {
+                    entries.push(self.record(job, result, failures, console, source));
+                }
+                // Abandoned by a second Ctrl-C: counted as not sent.
+                Err(error) if error.is_cancelled() => {}
+                Err(error) => {
+                    // A bug, not an answer: its record is not sent (the next run checks and
+                    // sends it again), but the run must not claim success.
+                    self.panicked += 1;
+                    console.line(format!(
+                        "error: a request task failed ({error}); its record counts as not sent"
+                    ));
+                }
             }
         }
+        if let Err(error) = journal.append_all(&entries) {
+            self.abort(error.to_string());
+        }
+        entries.len() as u64
     }
 
-    /// Journals the intent of `job`, then sends it.
-    fn start(&mut self, job: Job, cx: &Context<'_>, in_flight: &mut JoinSet<Answered>) {
-        // The intent goes to the journal before the request goes out, so that a kill while it
+    /// Journals the intents of `batch` (one write), then sends its records.
+    fn start(&mut self, batch: Vec<Job>, cx: &Context<'_>, in_flight: &mut JoinSet<Answered>) {
+        // The intents go to the journal before the requests go out, so that a kill while one
         // is in flight leaves a trace the next run checks instead of sending it blind.
-        let intent = JournalEntry::new(
-            job.ordinal,
-            job.line,
-            job.external_id.clone(),
-            EntryResult::Sending,
-        );
-        if let Err(error) = cx.journal.append(&intent) {
+        let intents: Vec<JournalEntry> = batch
+            .iter()
+            .map(|job| {
+                JournalEntry::new(
+                    job.ordinal,
+                    job.line,
+                    job.external_id.clone(),
+                    EntryResult::Sending,
+                )
+            })
+            .collect();
+        if let Err(error) = cx.journal.append_all(&intents) {
             self.abort(error.to_string());
             return;
         }
-        let client = cx.target.client.clone();
-        in_flight.spawn(async move {
-            let result = client.create_external_interview(&job.request).await;
-            (job, result)
-        });
+        for job in batch {
+            let client = cx.target.client.clone();
+            in_flight.spawn(async move {
+                let result = client.create_external_interview(&job.request).await;
+                (job, result)
+            });
+        }
     }
 
     /// Stops the run if the second read of the input failed or found other bytes.
@@ -326,15 +355,16 @@ impl Run {
         }
     }
 
+    /// Counts an answer and reports a failure; returns its journal entry, which the caller
+    /// writes (with the others that arrived together).
     fn record(
         &mut self,
         job: Job,
         result: Result<CreateOutcome, ClientError>,
-        journal: &JournalWriter,
         failures: &mut FailuresWriter,
         console: &Console,
         source: &str,
-    ) {
+    ) -> JournalEntry {
         let mut entry = JournalEntry::new(
             job.ordinal,
             job.line,
@@ -356,9 +386,7 @@ impl Run {
                 self.check_fatal(&error);
             }
         }
-        if let Err(error) = journal.append(&entry) {
-            self.abort(error.to_string());
-        }
+        entry
     }
 
     /// A create the target answered as done: created (maybe twice, if an earlier attempt may

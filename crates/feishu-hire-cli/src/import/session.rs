@@ -14,7 +14,7 @@ use crate::check::Checker;
 use crate::console::Console;
 use crate::exit;
 use crate::failures::FailuresWriter;
-use crate::input::InputFormat;
+use crate::input::{InputDigest, InputFormat};
 use crate::journal::{
     JOURNAL_KIND, JOURNAL_VERSION, Journal, JournalHeader, JournalOptions, JournalWriter, now_ms,
 };
@@ -311,7 +311,12 @@ impl ImportSession {
     }
 
     /// Opens the journal for entries; the input is read again in `format`.
-    pub(super) fn into_running(self, format: InputFormat, console: &Console) -> Running {
+    pub(super) fn into_running(
+        self,
+        format: InputFormat,
+        checked: &InputDigest,
+        console: &Console,
+    ) -> Running {
         Running {
             journal: self.journal.into_writer(),
             failures: self.failures,
@@ -321,6 +326,7 @@ impl ImportSession {
                 checker: self.checker,
                 source: self.source,
                 console: console.clone(),
+                checked: Arc::new(checked.clone()),
             },
             journal_shown: self.journal_shown,
             _input: self.input,
