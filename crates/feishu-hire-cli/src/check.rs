@@ -403,7 +403,9 @@ mod warnings;
 
 use duplicate_key::duplicate_key;
 use messages::{describe_decode_error, describe_found, describe_json_error, json_path_from_serde};
-pub use messages::{human_bytes, json_path_from_pointer, shorten};
+// Quoting and sizes read the same as the schema errors' (one wording).
+pub use feishu_hire_schema_errors::{human_bytes, shorten};
+pub use messages::json_path_from_pointer;
 pub use warnings::warnings;
 
 #[cfg(test)]

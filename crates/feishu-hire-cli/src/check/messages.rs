@@ -1,5 +1,5 @@
 //! The words of the checks: hints for enum-like fields and times, serde's and JSON's errors
-//! in the words the schema errors use, JSON paths, shortened values and sizes.
+//! in the words the schema errors use, JSON paths and shortened values.
 
 use std::fmt;
 
@@ -138,34 +138,5 @@ pub(super) fn json_path_from_serde(path: &str) -> String {
 /// A value as compact JSON, cut to about 60 characters with its full size noted.
 pub fn shorten_value(value: &Value) -> String {
     let text = value.to_string();
-    shorten(&text, 60)
-}
-
-/// `text`, cut to `max` characters with `…` and its full size noted.
-pub fn shorten(text: &str, max: usize) -> String {
-    let chars = text.chars().count();
-    if chars <= max {
-        return text.to_owned();
-    }
-    let head: String = text.chars().take(max.saturating_sub(20)).collect();
-    format!("{head}… ({} in all)", human_bytes(text.len() as u64))
-}
-
-/// `1536` → `1.5 KiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} bytes");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value.fract() == 0.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    feishu_hire_schema_errors::shorten(&text, 60)
 }

@@ -20,6 +20,7 @@ use crate::failures::{FailureReport, FailuresWriter};
 use crate::input::{HashingReader, InputDigest, InputFormat, RawRecord, RecordReader};
 
 use super::{Interrupts, Refusal, interrupted};
+use crate::settle::{Doubt, Uncertain};
 
 /// A record on its way to the target.
 #[derive(Debug)]
@@ -29,6 +30,19 @@ pub(super) struct Job {
     pub(super) bytes: Vec<u8>,
     pub(super) request: CreateExternalInterviewRequest,
     pub(super) external_id: Option<String>,
+}
+
+impl Job {
+    /// This record as one to check against the target, by `external_id` (own or derived).
+    pub(super) fn uncertain(&self, external_id: String, doubt: Doubt) -> Uncertain {
+        Uncertain {
+            ordinal: self.ordinal,
+            line: self.line,
+            external_id,
+            application: self.request.external_application_id.clone(),
+            doubt,
+        }
+    }
 }
 
 /// The input, as a file on disk.

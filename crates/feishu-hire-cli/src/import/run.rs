@@ -18,7 +18,7 @@ use crate::failures::{FailureKind, FailureReport, FailuresWriter};
 use crate::input::InputDigest;
 use crate::journal::{EntryResult, JournalEntry, JournalWriter};
 use crate::scan::ScanReport;
-use crate::settle::{Doubt, Uncertain};
+use crate::settle::Doubt;
 use crate::summary::{Ending, Summary, peak_memory_bytes};
 
 use super::reading::{Job, Reading};
@@ -487,13 +487,7 @@ impl Run {
             return;
         };
         self.pending.push(Pending {
-            record: Uncertain {
-                ordinal: job.ordinal,
-                line: job.line,
-                external_id,
-                application: job.request.external_application_id.clone(),
-                doubt,
-            },
+            record: job.uncertain(external_id, doubt),
             entry: entry.clone(),
             failure,
             origin: Origin::ThisRun,

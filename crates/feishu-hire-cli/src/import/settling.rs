@@ -383,13 +383,7 @@ impl Run {
                 feishu_ids: Vec::new(),
             });
             pending.push(Pending {
-                record: Uncertain {
-                    ordinal: job.ordinal,
-                    line: job.line,
-                    external_id,
-                    application: job.request.external_application_id.clone(),
-                    doubt,
-                },
+                record: job.uncertain(external_id, doubt),
                 entry,
                 failure,
                 origin,
