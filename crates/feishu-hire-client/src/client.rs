@@ -187,7 +187,7 @@ struct Delivered<T> {
 }
 
 /// What one call sends: everything but the token and the request id, built once.
-struct Outgoing {
+pub(crate) struct Outgoing {
     endpoint: &'static Endpoint,
     method: reqwest::Method,
     url: reqwest::Url,
@@ -197,6 +197,24 @@ struct Outgoing {
 }
 
 impl Outgoing {
+    /// A request to `endpoint`, which has no path or query parameters, with a body the caller
+    /// encoded: sent as these very bytes. `keyed`: the body carries the endpoint's idempotency
+    /// key.
+    pub(crate) fn encoded(
+        base: &reqwest::Url,
+        endpoint: &'static Endpoint,
+        body: Bytes,
+        keyed: bool,
+    ) -> Self {
+        Self {
+            endpoint,
+            method: method_of(endpoint.method),
+            url: endpoint_url(base, endpoint.path, &[]),
+            body: Some(body),
+            safe_to_repeat: endpoint.idempotency.always_safe() || keyed,
+        }
+    }
+
     /// Encodes a request: its body once (every attempt sends these very bytes), its path
     /// (percent-encoded parameters) and query string.
     fn new<R: ApiRequest>(base: &reqwest::Url, request: &R) -> Result<Self, Error> {
@@ -282,6 +300,11 @@ impl Client {
         &self.inner.base_url
     }
 
+    /// The base URL, parsed.
+    pub(crate) fn parsed_base_url(&self) -> &reqwest::Url {
+        &self.inner.base
+    }
+
     /// Sends any request of the specs to its endpoint and returns what a successful answer
     /// carries ([`ApiRequest::Output`]: the envelope's `data`, or the token endpoint's body).
     ///
@@ -353,11 +376,21 @@ impl Client {
         request: &CreateExternalInterviewRequest,
     ) -> Result<CreateOutcome, Error> {
         let outgoing = Outgoing::new(&self.inner.base, request)?;
+        self.create(&outgoing, request.idempotency_key().is_some())
+            .await
+    }
+
+    /// A create call of [`create_external_interview`](Self::create_external_interview) or its
+    /// pre-encoded form; `keyed`: the request has an `external_id`.
+    pub(crate) async fn create(
+        &self,
+        outgoing: &Outgoing,
+        keyed: bool,
+    ) -> Result<CreateOutcome, Error> {
         // Without an external_id nothing can "already exist", so the rule does not apply.
-        let rule = Some(&self.inner.already_exists)
-            .filter(|rule| request.idempotency_key().is_some() && !rule.is_none());
+        let rule = Some(&self.inner.already_exists).filter(|rule| keyed && !rule.is_none());
         let decode = OnePass::new(ResponseShape::Envelope);
-        let mut delivered = self.execute(&outgoing, rule, decode).await?;
+        let mut delivered = self.execute(outgoing, rule, decode).await?;
         if delivered.code != 0 {
             // The answer to a repeat is undocumented; take the record if it happens to carry one.
             let interview = delivered

@@ -183,6 +183,7 @@ mod already_exists;
 mod builder;
 mod classify;
 mod client;
+mod encoded;
 mod error;
 mod paginate;
 mod rate_limit;

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod contract;
+mod encoded;
 mod errors;
 mod retries;
 mod spec_contract;

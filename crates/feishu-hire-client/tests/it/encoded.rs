@@ -1,0 +1,150 @@
+//! `create_external_interview_from_json`: a body the caller encoded goes out byte for byte on
+//! every attempt, and its `external_id` decides retries and the already-exists rule exactly as
+//! for a typed request.
+
+use std::sync::Arc;
+
+use crate::support::*;
+use feishu_hire_client::{AlreadyExistsRule, CreateOutcome, Delivery, Error};
+use wiremock::MockServer;
+
+/// The seed request as a caller might have it on disk: indented, keys in its own order.
+fn encoded(external_id: Option<&str>) -> bytes::Bytes {
+    let mut request = seed_request_json();
+    match external_id {
+        Some(id) => request["external_id"] = id.into(),
+        None => {
+            request.as_object_mut().unwrap().remove("external_id");
+        }
+    }
+    serde_json::to_vec_pretty(&request).unwrap().into()
+}
+
+#[tokio::test]
+async fn the_bytes_are_sent_as_given_and_retried_with_an_external_id() {
+    let server = MockServer::start().await;
+    create_call()
+        .respond_with(refused(503, 1_002_001, "system error"))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    create_call()
+        .respond_with(created("6960663240925956436"))
+        .mount(&server)
+        .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = client(&server, &sleeper)
+        .retry_policy(quick_retries(3))
+        .build()
+        .unwrap();
+    let body = encoded(Some("ext-1"));
+
+    let outcome = client
+        .create_external_interview_from_json(body.clone())
+        .await
+        .unwrap();
+
+    assert!(outcome.is_created());
+    assert_eq!(outcome.meta().attempts, 3);
+    let received = received_on(&server, CREATE_PATH).await;
+    assert_eq!(received.len(), 3);
+    for attempt in &received {
+        assert_eq!(attempt.body, body);
+        assert_eq!(
+            header_of(attempt, "content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        assert_eq!(
+            header_of(attempt, "authorization"),
+            Some(format!("Bearer {TOKEN}").as_str())
+        );
+        assert_eq!(
+            header_of(attempt, "oapi-sdk-request-id"),
+            Some(outcome.meta().request_id.as_str())
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_an_external_id_a_server_error_is_not_retried() {
+    // No key, or a blank one (as for a typed request): one attempt, and it may have created.
+    for body in [encoded(None), encoded(Some(" "))] {
+        let server = MockServer::start().await;
+        create_call()
+            .respond_with(refused(500, 1_002_001, "system error"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let sleeper = Arc::new(RecordingSleeper::default());
+        let client = client(&server, &sleeper)
+            .retry_policy(quick_retries(3))
+            .build()
+            .unwrap();
+
+        let error = client
+            .create_external_interview_from_json(body)
+            .await
+            .unwrap_err();
+
+        assert_eq!(error.attempts(), 1);
+        assert!(error.may_have_been_created());
+        assert!(sleeper.waits().is_empty());
+        server.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn the_already_exists_rule_applies_to_a_keyed_body_only() {
+    let server = MockServer::start().await;
+    create_call()
+        .respond_with(refused(400, 1_002_002, "external_id already exists"))
+        .mount(&server)
+        .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = client(&server, &sleeper)
+        .already_exists(AlreadyExistsRule::codes([1_002_002]))
+        .build()
+        .unwrap();
+
+    let outcome = client
+        .create_external_interview_from_json(encoded(Some("ext-1")))
+        .await
+        .unwrap();
+    assert!(matches!(
+        outcome,
+        CreateOutcome::AlreadyExists {
+            code: 1_002_002,
+            ..
+        }
+    ));
+
+    let error = client
+        .create_external_interview_from_json(encoded(None))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some(1_002_002));
+}
+
+#[tokio::test]
+async fn a_body_that_is_no_request_is_refused_before_sending() {
+    let server = MockServer::start().await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = client(&server, &sleeper).build().unwrap();
+
+    for body in [&b"[]"[..], b"{\"external_id\":1}", b"not json"] {
+        let error = client
+            .create_external_interview_from_json(bytes::Bytes::from_static(body))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::InvalidRequest { .. }), "{error}");
+        assert_eq!(error.delivery(), Delivery::NotSent);
+        assert!(
+            error
+                .to_string()
+                .contains("the encoded body is not a request"),
+            "{error}"
+        );
+    }
+    assert!(received_on(&server, CREATE_PATH).await.is_empty());
+}
