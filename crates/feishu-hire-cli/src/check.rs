@@ -321,19 +321,6 @@ impl Checker {
         CheckOutcome { valid, findings }
     }
 
-    /// The request of a record that [`Checker::check_bytes`] found valid, decoded from the
-    /// same bytes without checking them again (`None` if they do not decode: they are not
-    /// bytes it found valid). Only for bytes known to be the ones checked: the importer's
-    /// sending pass, which verifies the input against the checking pass's digests as it
-    /// reads (by the SHA-256 of the prefixes of the input), so that each record is checked once.
-    /// It decodes as [`Checker::check_value`] does, so the request is the one checked.
-    pub fn decode_checked(&self, bytes: &[u8]) -> Option<ValidRecord> {
-        use serde::Deserialize as _;
-        let value: Value = serde_json::from_slice(bytes).ok()?;
-        let request = CreateExternalInterviewRequest::deserialize(&value).ok()?;
-        Some(self.valid_record(request, &value))
-    }
-
     /// A decoded record's request, with its `external_id` derived if it has none and
     /// `--derive-external-id` is on.
     fn valid_record(
@@ -399,6 +386,7 @@ fn invalid(finding: Finding) -> CheckOutcome {
 
 mod duplicate_key;
 mod messages;
+mod sendable;
 mod warnings;
 
 use duplicate_key::duplicate_key;
@@ -406,6 +394,7 @@ use messages::{describe_decode_error, describe_found, describe_json_error, json_
 // Quoting and sizes read the same as the schema errors' (one wording).
 pub use feishu_hire_schema_errors::{human_bytes, shorten};
 pub use messages::json_path_from_pointer;
+pub(crate) use sendable::Sendable;
 pub use warnings::warnings;
 
 #[cfg(test)]

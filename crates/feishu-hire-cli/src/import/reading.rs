@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use feishu_hire_types::CreateExternalInterviewRequest;
+use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::bitset::Bitset;
-use crate::check::Checker;
+use crate::check::{Checker, Sendable};
 use crate::console::Console;
 use crate::failures::{FailureReport, FailuresWriter};
 use crate::input::{HashingReader, InputDigest, InputFormat, RawRecord, RecordReader};
@@ -27,19 +27,34 @@ use crate::settle::{Doubt, Uncertain};
 pub(super) struct Job {
     pub(super) ordinal: u64,
     pub(super) line: u64,
-    pub(super) bytes: Vec<u8>,
-    pub(super) request: CreateExternalInterviewRequest,
+    /// The record's bytes as read (the failures file copies them).
+    pub(super) bytes: Bytes,
+    /// What is sent: the same bytes, unless its `external_id` was derived.
+    pub(super) body: Bytes,
     pub(super) external_id: Option<String>,
+    /// Its `external_application_id`.
+    pub(super) application: String,
 }
 
 impl Job {
+    fn new(record: &RawRecord, bytes: Bytes, sendable: Sendable) -> Self {
+        Self {
+            ordinal: record.ordinal,
+            line: record.line,
+            bytes,
+            body: sendable.body,
+            external_id: sendable.external_id,
+            application: sendable.application,
+        }
+    }
+
     /// This record as one to check against the target, by `external_id` (own or derived).
     pub(super) fn uncertain(&self, external_id: String, doubt: Doubt) -> Uncertain {
         Uncertain {
             ordinal: self.ordinal,
             line: self.line,
             external_id,
-            application: self.request.external_application_id.clone(),
+            application: self.application.clone(),
             doubt,
         }
     }
@@ -162,25 +177,21 @@ impl Reading {
         let mut jobs = Vec::with_capacity(wanted.len());
         let last = wanted.last().copied().unwrap_or(0);
         for record in self.records()? {
-            let record = record.map_err(|error| io::Error::other(error.to_string()))?;
+            let mut record = record.map_err(|error| io::Error::other(error.to_string()))?;
             if record.ordinal > last {
                 break;
             }
             if !wanted.contains(&record.ordinal) {
                 continue;
             }
-            if let Some(valid) = self
+            let valid = self
                 .checker
                 .check_bytes(&record.bytes, record.oversize)
-                .valid
+                .valid;
+            let bytes = Bytes::from(std::mem::take(&mut record.bytes));
+            if let Some(sendable) = valid.and_then(|valid| Sendable::of_valid(valid, bytes.clone()))
             {
-                jobs.push(Job {
-                    ordinal: record.ordinal,
-                    line: record.line,
-                    bytes: record.bytes,
-                    request: valid.request,
-                    external_id: valid.external_id,
-                });
+                jobs.push(Job::new(&record, bytes, sendable));
             }
         }
         Ok(jobs)
@@ -194,7 +205,7 @@ impl Reading {
     /// once every byte up to it is known to be a byte that pass read, by the SHA-256 of the
     /// input's prefixes ([`HashingReader::checkpoints`], compared with `checked`'s every
     /// [`crate::input::CHECKPOINT_BYTES`], and the whole input's at the end). So its bytes
-    /// are the ones found valid, and they are only decoded ([`Checker::decode_checked`]).
+    /// are the ones found valid, and they are sent as they are ([`Checker::sendable`]).
     /// Until then it waits here, with the few records read since the last checkpoint; the
     /// read goes on meanwhile (while the sending loop is busy), up to [`READ_AHEAD_BYTES`] of
     /// waiting records, so that the loop need not wait for the next checkpoint.
@@ -275,8 +286,9 @@ impl Reading {
     }
 
     /// The job of a record known to be as checked, decoded without checking it again.
-    fn decode(&self, record: RawRecord) -> Option<Job> {
-        let Some(valid) = self.checker.decode_checked(&record.bytes) else {
+    fn decode(&self, mut record: RawRecord) -> Option<Job> {
+        let bytes = Bytes::from(std::mem::take(&mut record.bytes));
+        let Some(sendable) = self.checker.sendable(bytes.clone()) else {
             // Cannot happen to bytes that were found valid; should it, the record is not sent.
             self.console.line(format!(
                 "{}:{}: error: the record changed since it was checked; not sent",
@@ -284,13 +296,7 @@ impl Reading {
             ));
             return None;
         };
-        Some(Job {
-            ordinal: record.ordinal,
-            line: record.line,
-            bytes: record.bytes,
-            request: valid.request,
-            external_id: valid.external_id,
-        })
+        Some(Job::new(&record, bytes, sendable))
     }
 }
 
