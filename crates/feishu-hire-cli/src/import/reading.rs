@@ -212,7 +212,7 @@ impl Reading {
     pub(super) fn read_jobs(
         &self,
         to_send: &Bitset,
-        jobs: &mpsc::Sender<Job>,
+        jobs: &mpsc::Sender<Vec<Job>>,
         stop: &AtomicBool,
     ) -> io::Result<Option<InputDigest>> {
         let mut reader = self.records()?;
@@ -247,37 +247,42 @@ impl Reading {
     }
 
     /// Decodes the waiting records within the first `vouched` bytes (known to be as checked)
-    /// and hands them to the sending loop, in order: while it has room, or until it takes
-    /// them all if `all` (or if too many bytes are waiting). `false` once it stopped.
+    /// and hands them to the sending loop in batches, in order: while it has room, or until
+    /// it takes them all if `all` (or if too many bytes are waiting). `false` once it stopped.
     fn hand_on(
         &self,
         waiting: &mut Waiting,
         vouched: u64,
-        jobs: &mpsc::Sender<Job>,
+        jobs: &mpsc::Sender<Vec<Job>>,
         all: bool,
     ) -> bool {
         loop {
             let wait = all || waiting.bytes > READ_AHEAD_BYTES;
-            let job = match waiting.held.take() {
-                Some(job) => job,
-                None => match waiting.pop(vouched) {
-                    Some(record) => match self.decode(record) {
-                        Some(job) => job,
-                        None => continue,
-                    },
-                    None => return true,
-                },
+            let batch = match waiting.held.take() {
+                Some(batch) => batch,
+                None => {
+                    let mut batch = Vec::new();
+                    while batch.len() < JOBS_PER_BATCH
+                        && let Some(record) = waiting.pop(vouched)
+                    {
+                        batch.extend(self.decode(record));
+                    }
+                    if batch.is_empty() {
+                        return true;
+                    }
+                    batch
+                }
             };
             if wait {
-                if jobs.blocking_send(job).is_err() {
+                if jobs.blocking_send(batch).is_err() {
                     return false;
                 }
                 continue;
             }
-            match jobs.try_send(job) {
+            match jobs.try_send(batch) {
                 Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(job)) => {
-                    waiting.held = Some(job);
+                Err(mpsc::error::TrySendError::Full(batch)) => {
+                    waiting.held = Some(batch);
                     return true;
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => return false,
@@ -304,6 +309,9 @@ impl Reading {
 /// up to this many bytes of them; then the read waits for the loop.
 const READ_AHEAD_BYTES: usize = 1024 * 1024;
 
+/// Records handed to the sending loop at a time: fewer wake-ups of it and of this thread.
+const JOBS_PER_BATCH: usize = 64;
+
 /// The records of the sending pass not yet handed on, in input order.
 #[derive(Default)]
 struct Waiting {
@@ -311,8 +319,8 @@ struct Waiting {
     records: VecDeque<(u64, RawRecord)>,
     /// Their bytes.
     bytes: usize,
-    /// Decoded, but the sending loop had no room for it: the next to go.
-    held: Option<Job>,
+    /// Decoded, but the sending loop had no room for them: the next to go.
+    held: Option<Vec<Job>>,
 }
 
 impl Waiting {
@@ -394,8 +402,8 @@ mod tests {
         let digest = reading.read_jobs(&to_send, &jobs, &stop).unwrap();
         assert_eq!(digest, Some(checked));
         let mut ids = Vec::new();
-        while let Ok(job) = received.try_recv() {
-            ids.extend(job.external_id);
+        while let Ok(batch) = received.try_recv() {
+            ids.extend(batch.into_iter().filter_map(|job| job.external_id));
         }
         assert_eq!(ids.len(), 2);
         assert!(ids.iter().all(|id| id.starts_with("old-")), "{ids:?}");
@@ -439,8 +447,8 @@ mod tests {
         let digest = reading.read_jobs(&to_send, &jobs, &stop).unwrap();
         assert_ne!(digest, Some(checked));
         let mut sent = Vec::new();
-        while let Ok(job) = received.try_recv() {
-            sent.push(job);
+        while let Ok(batch) = received.try_recv() {
+            sent.extend(batch);
         }
         assert!(!sent.is_empty());
         assert!(sent.len() < 2000);

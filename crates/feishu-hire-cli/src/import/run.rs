@@ -2,6 +2,7 @@
 //! and answer is journaled, failures go to the failures file, and the counts of the summary
 //! are kept; Ctrl-C, SIGTERM and errors every record would hit stop it.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -178,7 +179,8 @@ impl Run {
         let concurrency = cx.config.concurrency.max(1);
         let (mut progress, console) =
             Progress::start(cx.config.progress, to_send.len(), cx.console);
-        let (jobs_sender, mut jobs) = mpsc::channel::<Job>(concurrency * 2);
+        // Jobs come in batches: one wake-up of this loop per batch, not per record.
+        let (jobs_sender, mut jobs) = mpsc::channel::<Vec<Job>>(2);
         let stop_reading = Arc::new(AtomicBool::new(false));
         let reader = {
             let mut reading = cx.reading.clone();
@@ -186,12 +188,30 @@ impl Run {
             let stop = Arc::clone(&stop_reading);
             tokio::task::spawn_blocking(move || reading.read_jobs(&to_send, &jobs_sender, &stop))
         };
+        let mut queue: VecDeque<Job> = VecDeque::new();
         let mut in_flight: JoinSet<Answered> = JoinSet::new();
+        // Journal lines of answers not yet written: they go out with the next intents.
+        let mut answers: Vec<JournalEntry> = Vec::new();
         let mut input_done = false;
         let mut interrupts_open = true;
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         loop {
-            if (input_done || self.stopping()) && in_flight.is_empty() {
+            // The answers that arrived and the intents of the records that can go out now
+            // are journaled with one write, before those records are sent.
+            let room = if self.stopping() {
+                0
+            } else {
+                concurrency.saturating_sub(in_flight.len())
+            };
+            let starting: Vec<Job> = queue.drain(..room.min(queue.len())).collect();
+            if !answers.is_empty() || !starting.is_empty() {
+                let answered = answers.len() as u64;
+                self.start(&mut answers, starting, cx, &mut in_flight);
+                for _ in 0..answered {
+                    progress.inc();
+                }
+            }
+            if (input_done && queue.is_empty() || self.stopping()) && in_flight.is_empty() {
                 break;
             }
             tokio::select! {
@@ -203,29 +223,16 @@ impl Run {
                     }
                 },
                 Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    // Answers that arrived together are journaled together (one write).
+                    // Answers that arrived together are journaled together.
                     let mut batch = vec![joined];
                     while let Some(more) = in_flight.try_join_next() {
                         batch.push(more);
                     }
-                    let answered = self.joined(batch, cx.journal, failures, &console, &cx.reading.source);
-                    for _ in 0..answered {
-                        progress.inc();
-                    }
+                    self.joined(batch, &mut answers, failures, &console, &cx.reading.source);
                 }
-                job = jobs.recv(), if !self.stopping() && !input_done && in_flight.len() < concurrency => {
-                    match job {
-                        Some(job) => {
-                            // The records ready to go out now, as many as may be in flight:
-                            // their intents are journaled together (one write).
-                            let mut batch = vec![job];
-                            while in_flight.len() + batch.len() < concurrency
-                                && let Ok(job) = jobs.try_recv()
-                            {
-                                batch.push(job);
-                            }
-                            self.start(batch, cx, &mut in_flight);
-                        }
+                batch = jobs.recv(), if !self.stopping() && !input_done && queue.is_empty() => {
+                    match batch {
+                        Some(batch) => queue.extend(batch),
                         None => input_done = true,
                     }
                 }
@@ -261,21 +268,20 @@ impl Run {
         }
     }
 
-    /// Request tasks that ended together: their answers are recorded and journaled with one
-    /// write before they count; returns how many brought an answer (for the progress).
+    /// Request tasks that ended together: their answers are recorded, and their journal
+    /// entries added to `answers` (written before they count as done: see [`Run::start`]).
     fn joined(
         &mut self,
         batch: Vec<Result<Answered, JoinError>>,
-        journal: &JournalWriter,
+        answers: &mut Vec<JournalEntry>,
         failures: &mut FailuresWriter,
         console: &Console,
         source: &str,
-    ) -> u64 {
-        let mut entries = Vec::with_capacity(batch.len());
+    ) {
         for joined in batch {
             match joined {
                 Ok((job, result)) => {
-                    entries.push(self.record(job, result, failures, console, source));
+                    answers.push(self.record(job, result, failures, console, source));
                 }
                 // Abandoned by a second Ctrl-C: counted as not sent.
                 Err(error) if error.is_cancelled() => {}
@@ -289,28 +295,29 @@ impl Run {
                 }
             }
         }
-        if let Err(error) = journal.append_all(&entries) {
-            self.abort(error.to_string());
-        }
-        entries.len() as u64
     }
 
-    /// Journals the intents of `batch` (one write), then sends its records.
-    fn start(&mut self, batch: Vec<Job>, cx: &Context<'_>, in_flight: &mut JoinSet<Answered>) {
-        // The intents go to the journal before the requests go out, so that a kill while one
-        // is in flight leaves a trace the next run checks instead of sending it blind.
-        let intents: Vec<JournalEntry> = batch
-            .iter()
-            .map(|job| {
-                JournalEntry::new(
-                    job.ordinal,
-                    job.line,
-                    job.external_id.clone(),
-                    EntryResult::Sending,
-                )
-            })
-            .collect();
-        if let Err(error) = cx.journal.append_all(&intents) {
+    /// Journals `answers` (taken) and the intents of `batch` with one write, then sends the
+    /// records of `batch`. The intents go to the journal before the requests go out, so that
+    /// a kill while one is in flight leaves a trace the next run checks instead of sending it
+    /// blind; if the write fails, nothing of `batch` is sent.
+    fn start(
+        &mut self,
+        answers: &mut Vec<JournalEntry>,
+        batch: Vec<Job>,
+        cx: &Context<'_>,
+        in_flight: &mut JoinSet<Answered>,
+    ) {
+        let mut lines = std::mem::take(answers);
+        lines.extend(batch.iter().map(|job| {
+            JournalEntry::new(
+                job.ordinal,
+                job.line,
+                job.external_id.clone(),
+                EntryResult::Sending,
+            )
+        }));
+        if let Err(error) = cx.journal.append_all(&lines) {
             self.abort(error.to_string());
             return;
         }
