@@ -63,10 +63,23 @@ impl Console {
 
     /// Writes one line.
     pub fn line(&self, text: impl AsRef<str>) {
+        let text = text.as_ref();
+        let mut line = String::with_capacity(text.len() + 1);
+        line.push_str(text);
+        line.push('\n');
+        self.lines(&line);
+    }
+
+    /// Writes `lines`, each ending in a newline, at once: one write to stderr for them all
+    /// (it is unbuffered, and a check can print a warning for every record).
+    pub fn lines(&self, lines: &str) {
+        if lines.is_empty() {
+            return;
+        }
         let write = || {
             if let Ok(mut sink) = self.sink.lock() {
                 // A closed stderr is no reason to stop an import.
-                let _ = writeln!(sink, "{}", text.as_ref());
+                let _ = sink.write_all(lines.as_bytes());
                 let _ = sink.flush();
             }
         };

@@ -7,6 +7,7 @@
 //! checked in batches on every core (up to 4), each batch's outcomes then taken in input order,
 //! so the messages and the report are those of a check one record at a time.
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::Path;
@@ -177,20 +178,23 @@ pub fn scan_file(
             return Ok(report);
         }
         let outcomes = check_all(checker, &batch, threads);
+        // The batch's findings, printed together (one write for the batch).
+        let mut findings = String::new();
         for (record, outcome) in batch.iter().zip(&outcomes) {
             if cancel.load(Ordering::Relaxed) {
+                console.lines(&findings);
                 return Ok(report);
             }
-            tally(
-                &mut report,
-                &mut seen,
-                record,
-                outcome,
-                console,
-                source,
-                &mut failures,
-            )?;
+            for finding in &outcome.findings {
+                let _ = writeln!(findings, "{source}:{}: {finding}", record.line);
+            }
+            let tallied = tally(&mut report, &mut seen, record, outcome, &mut failures);
+            if tallied.is_err() {
+                console.lines(&findings);
+            }
+            tallied?;
         }
+        console.lines(&findings);
         match stopped {
             None => {}
             Some(Stop::End) => break,
@@ -292,21 +296,16 @@ fn check_all(checker: &Checker, records: &[RawRecord], threads: usize) -> Vec<Ch
     })
 }
 
-/// Takes one record's outcome into the report: its findings printed, valid ones noted (with
-/// their `external_id`), invalid ones copied to the failures file.
+/// Takes one record's outcome into the report: valid ones noted (with their `external_id`),
+/// invalid ones copied to the failures file.
 fn tally(
     report: &mut ScanReport,
     seen: &mut SeenIds,
     record: &RawRecord,
     outcome: &CheckOutcome,
-    console: &Console,
-    source: &str,
     failures: &mut Option<&mut FailuresWriter>,
 ) -> io::Result<()> {
     report.records += 1;
-    for finding in &outcome.findings {
-        print_finding(console, source, record.line, finding);
-    }
     report.warnings += outcome.warnings() as u64;
     match &outcome.valid {
         Some(valid) => {
