@@ -414,4 +414,6 @@ pub use messages::json_path_from_pointer;
 pub use warnings::warnings;
 
 #[cfg(test)]
+mod equivalence_tests;
+#[cfg(test)]
 mod tests;
