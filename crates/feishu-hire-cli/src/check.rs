@@ -309,8 +309,13 @@ impl Checker {
         }
         let has_errors =
             !errors.is_empty() || warnings.iter().any(|w| w.severity == Severity::Error);
-        let mut findings = errors;
-        findings.append(&mut warnings);
+        // Most records have no errors: their warnings are the findings, not copied after them.
+        let mut findings = if errors.is_empty() {
+            warnings
+        } else {
+            errors.append(&mut warnings);
+            errors
+        };
         findings.sort_by_key(|f| f.severity != Severity::Error);
         let valid = match request {
             Some(request) if !has_errors => Some(self.valid_record(request, value)),

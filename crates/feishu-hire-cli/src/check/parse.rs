@@ -16,10 +16,10 @@ enum Keys {
     Distinct,
     /// An object gives a key twice.
     Repeated,
-    /// A key begins with `$`. `serde_json` gives some such keys a meaning of their own (raw
-    /// values, arbitrary-precision numbers) when it builds a `Value`, so the record is parsed
-    /// again by `serde_json` itself. No key of the request begins with `$`, so such a record
-    /// is invalid anyway.
+    /// A key begins with `$`. When it builds a `Value`, `serde_json` reads some such keys
+    /// specially (a raw value or an arbitrary-precision number, first in an object, with those
+    /// features on), so the record is parsed again by `serde_json` itself. No key of the
+    /// request begins with `$`, so such a record is invalid anyway.
     Special,
 }
 

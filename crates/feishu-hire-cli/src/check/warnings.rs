@@ -140,11 +140,19 @@ fn dimension_warning(dimension: &Value) -> Option<String> {
 fn dimension_path(a: usize, d: usize) -> String {
     let mut path = String::with_capacity(64);
     path.push_str("$.interview_assessments[");
-    path.push_str(&a.to_string());
+    push_decimal(&mut path, a);
     path.push_str("].assessment_dimension_list[");
-    path.push_str(&d.to_string());
+    push_decimal(&mut path, d);
     path.push(']');
     path
+}
+
+/// Appends `n` in decimal, without the allocation of `to_string` or the machinery of `fmt`.
+fn push_decimal(text: &mut String, n: usize) {
+    if n >= 10 {
+        push_decimal(text, n / 10);
+    }
+    text.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Appends `` `score`, `option` `` for the answer fields marked in `fields`.
