@@ -1,9 +1,11 @@
 //! Finding a key given twice in one JSON object, at any depth: parsers disagree on which value
 //! counts, so such a record is ambiguous and refused.
 //!
-//! Every record is read this way once, so the walk allocates little: the JSON path is a chain
-//! of borrowed steps on the stack, written out only for the duplicate found, and an object's
-//! keys are compared in a short list (a hash set only for objects with many keys).
+//! The parse ([`super::parse`]) notices that some object repeats a key; only then are the bytes
+//! walked again here, for the first such key and its JSON path. The walk allocates little: the
+//! path is a chain of borrowed steps on the stack, written out only for the duplicate found,
+//! and an object's keys are compared in a short list (a hash set only for objects with many
+//! keys).
 
 use std::collections::HashSet;
 use std::fmt;

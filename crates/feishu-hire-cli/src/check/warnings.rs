@@ -37,8 +37,9 @@ pub fn warnings(record: &Value) -> Vec<Finding> {
             .get("assessment_dimension_list")
             .and_then(Value::as_array);
         for (d, dimension) in dimensions.into_iter().flatten().enumerate() {
-            let path = format!("$.interview_assessments[{a}].assessment_dimension_list[{d}]");
-            found.extend(dimension_warning(&path, dimension));
+            if let Some(message) = dimension_warning(dimension) {
+                found.push(Finding::warning(dimension_path(a, d), message));
+            }
         }
     }
     found
@@ -73,70 +74,98 @@ const ANSWER_FIELDS: [(&str, AssessmentType); 4] = [
     ("options", AssessmentType::MultipleChoice),
 ];
 
-fn dimension_warning(path: &str, dimension: &Value) -> Option<Finding> {
-    let filled: Vec<&str> = ANSWER_FIELDS
-        .iter()
-        .map(|(field, _)| *field)
-        .filter(|field| {
-            dimension.get(*field).is_some_and(|v| match v {
+/// What is wrong with the answer fields a dimension fills, if anything. Most records get this
+/// warning (forms often fill every field), so it is written straight into one string.
+fn dimension_warning(dimension: &Value) -> Option<String> {
+    // One pass over the dimension's keys rather than a lookup for each field.
+    let mut filled = [false; 4];
+    let mut assessment_type = None;
+    for (key, value) in dimension.as_object()? {
+        if key == "assessment_type" {
+            assessment_type = Some(value);
+        } else if let Some(at) = ANSWER_FIELDS.iter().position(|(field, _)| field == key) {
+            filled[at] = match value {
                 Value::Null => false,
                 Value::Array(items) => !items.is_empty(),
                 _ => true,
-            })
-        })
-        .collect();
-    let kind = dimension
-        .get("assessment_type")
+            };
+        }
+    }
+    let kind = assessment_type
         .and_then(Value::as_i64)
         .and_then(AssessmentType::from_known_value);
     let Some(kind) = kind else {
-        if dimension.get("assessment_type").is_none() && !filled.is_empty() {
-            return Some(Finding::warning(
-                path.to_owned(),
-                format!(
-                    "has no assessment_type, so Feishu cannot tell which answer to use (fills {})",
-                    quote_list(&filled)
-                ),
-            ));
+        if assessment_type.is_none() && filled.contains(&true) {
+            let mut message = String::from(
+                "has no assessment_type, so Feishu cannot tell which answer to use (fills ",
+            );
+            push_quoted(&mut message, filled);
+            message.push(')');
+            return Some(message);
         }
         return None;
     };
-    let expected = ANSWER_FIELDS
-        .iter()
-        .find(|(_, t)| *t == kind)
-        .map(|(field, _)| *field)
-        .unwrap_or_default();
-    let others: Vec<&str> = filled.iter().copied().filter(|f| *f != expected).collect();
-    let described = format!("assessment_type {} ({kind})", kind.value());
-    if !filled.contains(&expected) {
-        let tail = if others.is_empty() {
-            "but it is empty".to_owned()
-        } else {
-            format!("but this dimension fills {} instead", quote_list(&others))
-        };
-        return Some(Finding::warning(
-            path.to_owned(),
-            format!("{described} uses `{expected}`, {tail}"),
-        ));
+    // Every listed type has its field.
+    let expected = ANSWER_FIELDS.iter().position(|(_, t)| *t == kind)?;
+    let mut others = filled;
+    others[expected] = false;
+    let has_others = others.contains(&true);
+    if filled[expected] && !has_others {
+        return None;
     }
-    if !others.is_empty() {
-        return Some(Finding::warning(
-            path.to_owned(),
-            format!(
-                "{described} uses `{expected}`; {} will probably be ignored",
-                quote_list(&others)
-            ),
-        ));
+    let mut message = String::with_capacity(96);
+    message.push_str("assessment_type ");
+    message.push_str(&kind.value().to_string());
+    message.push_str(" (");
+    // What `Display` writes: `kind` is a listed type, so it has a name.
+    message.push_str(kind.name().unwrap_or_default());
+    message.push_str(") uses `");
+    message.push_str(ANSWER_FIELDS[expected].0);
+    message.push('`');
+    if filled[expected] {
+        message.push_str("; ");
+        push_quoted(&mut message, others);
+        message.push_str(" will probably be ignored");
+    } else if has_others {
+        message.push_str(", but this dimension fills ");
+        push_quoted(&mut message, others);
+        message.push_str(" instead");
+    } else {
+        message.push_str(", but it is empty");
     }
-    None
+    Some(message)
 }
 
-fn quote_list(fields: &[&str]) -> String {
-    fields
-        .iter()
-        .map(|f| format!("`{f}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `$.interview_assessments[a].assessment_dimension_list[d]`.
+fn dimension_path(a: usize, d: usize) -> String {
+    let mut path = String::with_capacity(64);
+    path.push_str("$.interview_assessments[");
+    push_decimal(&mut path, a);
+    path.push_str("].assessment_dimension_list[");
+    push_decimal(&mut path, d);
+    path.push(']');
+    path
+}
+
+/// Appends `n` in decimal, without the allocation of `to_string` or the machinery of `fmt`.
+fn push_decimal(text: &mut String, n: usize) {
+    if n >= 10 {
+        push_decimal(text, n / 10);
+    }
+    text.push(char::from(b'0' + (n % 10) as u8));
+}
+
+/// Appends `` `score`, `option` `` for the answer fields marked in `fields`.
+fn push_quoted(message: &mut String, fields: [bool; 4]) {
+    let marked = ANSWER_FIELDS.iter().zip(fields).filter(|(_, on)| *on);
+    for (i, ((field, _), _)) in marked.enumerate() {
+        if i > 0 {
+            message.push_str(", ");
+        }
+        message.push('`');
+        message.push_str(field);
+        message.push('`');
+    }
 }
 
 /// `2021-04-15T15:24:38Z` for a time in milliseconds since 1970 (UTC).
