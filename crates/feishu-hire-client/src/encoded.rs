@@ -1,6 +1,7 @@
 //! Calls whose request body the caller has already encoded (and, typically, checked against
 //! the endpoint's JSON Schema): the client sends those very bytes, reading only the
-//! idempotency key out of them, so a body is neither decoded into its type nor encoded again.
+//! idempotency key out of them (once, when the caller wraps them), so a body is neither
+//! decoded into its type nor encoded again.
 
 use std::fmt;
 
@@ -11,56 +12,92 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use crate::client::{Client, CreateOutcome, Outgoing};
 use crate::error::Error;
 
+/// A create request body already encoded as JSON (and, typically, checked against
+/// [`schemas::CREATE_EXTERNAL_INTERVIEW_REQUEST`](feishu_hire_types::schemas::CREATE_EXTERNAL_INTERVIEW_REQUEST),
+/// as `feishu-hire import` does), with its `external_id` read out of it once:
+/// [`Client::create_external_interview_encoded`] sends these very bytes on every attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedCreate {
+    body: Bytes,
+    external_id: Option<String>,
+}
+
+impl EncodedCreate {
+    /// Reads the body's `external_id`, which decides, as for a typed request, whether the call
+    /// may be retried after an attempt that may have taken effect. Nothing else is checked:
+    /// the rest is the caller's to vouch for. A body that is not a JSON object, or whose
+    /// `external_id` is not a string or appears twice, is refused
+    /// ([`Error::InvalidRequest`], nothing sent).
+    pub fn new(body: Bytes) -> Result<Self, Error> {
+        let endpoint = &CREATE_EXTERNAL_INTERVIEW;
+        let external_id = key_of(endpoint, &body).map_err(|reason| Error::InvalidRequest {
+            endpoint: endpoint.name,
+            reason: format!("the encoded body is not a request: {reason}"),
+        })?;
+        Ok(Self { body, external_id })
+    }
+
+    /// The body's `external_id`, as written.
+    pub fn external_id(&self) -> Option<&str> {
+        self.external_id.as_deref()
+    }
+
+    /// The body, as it is sent.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Whether the body carries an idempotency key: an `external_id` that is not blank, as
+    /// `ApiRequest::idempotency_key` decides for a typed request.
+    fn keyed(&self) -> bool {
+        self.external_id().is_some_and(|key| !key.trim().is_empty())
+    }
+}
+
 impl Client {
     /// Creates an external interview from its request body already encoded as JSON: what
     /// [`create_external_interview`](Self::create_external_interview) would send for a
-    /// [`CreateExternalInterviewRequest`](feishu_hire_types::CreateExternalInterviewRequest).
-    /// Every attempt sends these very bytes.
-    ///
-    /// The client reads only the body's `external_id` (which decides, as there, whether the
-    /// call may be retried after an attempt that may have taken effect); it does not check the
-    /// rest, which is the caller's to vouch for, for example by validating it against
-    /// [`schemas::CREATE_EXTERNAL_INTERVIEW_REQUEST`](feishu_hire_types::schemas::CREATE_EXTERNAL_INTERVIEW_REQUEST)
-    /// as `feishu-hire import` does. A body that is not a JSON object, or whose `external_id`
-    /// is not a string or appears twice, is refused before anything is sent.
+    /// [`CreateExternalInterviewRequest`](feishu_hire_types::CreateExternalInterviewRequest),
+    /// without decoding it into that type or encoding it again. Retries, the
+    /// [`AlreadyExistsRule`](crate::AlreadyExistsRule) and errors are as there, decided by
+    /// the body's `external_id`.
     ///
     /// ```no_run
+    /// use feishu_hire_client::EncodedCreate;
+    ///
     /// # async fn run(client: feishu_hire_client::Client) -> Result<(), feishu_hire_client::Error> {
     /// let body = br#"{"external_id":"ext-1","external_application_id":"6960663240925956437",
     ///     "participate_status":1,"begin_time":1618500278638,"end_time":1618500278639}"#;
-    /// let outcome = client
-    ///     .create_external_interview_from_json(bytes::Bytes::from_static(body))
-    ///     .await?;
+    /// let request = EncodedCreate::new(bytes::Bytes::from_static(body))?;
+    /// let outcome = client.create_external_interview_encoded(&request).await?;
     /// println!("created: {}", outcome.is_created());
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn create_external_interview_from_json(
+    pub async fn create_external_interview_encoded(
         &self,
-        body: Bytes,
+        request: &EncodedCreate,
     ) -> Result<CreateOutcome, Error> {
-        let endpoint = &CREATE_EXTERNAL_INTERVIEW;
-        let keyed = has_idempotency_key(endpoint, &body)?;
-        let outgoing = Outgoing::encoded(self.parsed_base_url(), endpoint, body, keyed);
+        let keyed = request.keyed();
+        let outgoing = Outgoing::encoded(
+            self.parsed_base_url(),
+            &CREATE_EXTERNAL_INTERVIEW,
+            request.body.clone(),
+            keyed,
+        );
         self.create(&outgoing, keyed).await
     }
 }
 
-/// Whether `body` carries `endpoint`'s idempotency key: a key field that is a string and not
-/// blank, as `ApiRequest::idempotency_key` decides for a typed request.
-fn has_idempotency_key(endpoint: &'static Endpoint, body: &[u8]) -> Result<bool, Error> {
+/// The string value of `endpoint`'s idempotency key field in `body`, if it has one.
+fn key_of(endpoint: &'static Endpoint, body: &[u8]) -> Result<Option<String>, serde_json::Error> {
     let Idempotency::ByKey { field, .. } = endpoint.idempotency else {
-        return Ok(false);
+        return Ok(None);
     };
     let mut reader = serde_json::Deserializer::from_slice(body);
-    let key = reader
-        .deserialize_map(KeyField { field })
-        .and_then(|key| reader.end().map(|()| key))
-        .map_err(|error| Error::InvalidRequest {
-            endpoint: endpoint.name,
-            reason: format!("the encoded body is not a request: {error}"),
-        })?;
-    Ok(key.is_some_and(|key| !key.trim().is_empty()))
+    let key = reader.deserialize_map(KeyField { field })?;
+    reader.end()?;
+    Ok(key)
 }
 
 /// Reads one string field of a JSON object, skipping the others without building them.
@@ -99,20 +136,26 @@ impl<'de> Visitor<'de> for KeyField {
 mod tests {
     use super::*;
 
-    fn keyed(body: &str) -> Result<bool, String> {
-        has_idempotency_key(&CREATE_EXTERNAL_INTERVIEW, body.as_bytes()).map_err(|e| e.to_string())
+    fn read(body: &str) -> Result<(Option<String>, bool), String> {
+        EncodedCreate::new(Bytes::copy_from_slice(body.as_bytes()))
+            .map(|request| (request.external_id().map(str::to_owned), request.keyed()))
+            .map_err(|e| e.to_string())
     }
 
     #[test]
     fn the_key_is_read_as_a_typed_request_reads_it() {
-        assert_eq!(keyed(r#"{"external_id":"ext-1","begin_time":1}"#), Ok(true));
+        let id = |id: &str| Some(id.to_owned());
         assert_eq!(
-            keyed(r#"{"a":{"external_id":1},"external_id":"e\u0078t"}"#),
-            Ok(true)
+            read(r#"{"external_id":"ext-1","begin_time":1}"#),
+            Ok((id("ext-1"), true))
         );
-        assert_eq!(keyed(r#"{"begin_time":1}"#), Ok(false));
-        assert_eq!(keyed(r#"{"external_id":null}"#), Ok(false));
-        assert_eq!(keyed(r#"{"external_id":"  "}"#), Ok(false));
+        assert_eq!(
+            read(r#"{"a":{"external_id":1},"external_id":"e\u0078t"}"#),
+            Ok((id("ext"), true))
+        );
+        assert_eq!(read(r#"{"begin_time":1}"#), Ok((None, false)));
+        assert_eq!(read(r#"{"external_id":null}"#), Ok((None, false)));
+        assert_eq!(read(r#"{"external_id":"  "}"#), Ok((id("  "), false)));
     }
 
     #[test]
@@ -127,7 +170,7 @@ mod tests {
             (r#"{"external_id":"a"} {}"#, "trailing characters"),
             (r#"{"external_id":"a""#, "EOF"),
         ] {
-            let error = keyed(body).expect_err(body);
+            let error = read(body).expect_err(body);
             assert!(error.contains(reason), "{body}: {error}");
         }
     }

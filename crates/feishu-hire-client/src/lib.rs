@@ -156,9 +156,8 @@
 //! - **serialises the body once**, into bytes that every attempt reuses (the one cost plain
 //!   reqwest with a pre-serialised body does not pay: about 1 µs for a documented create).
 //!   A caller that already holds the body's bytes, checked against the endpoint's schema, can
-//!   skip even that with
-//!   [`create_external_interview_from_json`](Client::create_external_interview_from_json),
-//!   which sends them as they are and reads only their `external_id`;
+//!   skip even that with [`create_external_interview_encoded`](Client::create_external_interview_encoded),
+//!   which sends them as they are; an [`EncodedCreate`] reads only their `external_id`;
 //! - **builds the URL from the base URL parsed once** when the client is built: only the
 //!   path and query are set per call, so scheme and host are not parsed again (parsing the
 //!   whole URL text, as `reqwest::Client::post(&str)` does, is the largest single cost of a
@@ -199,6 +198,7 @@ mod token;
 pub use already_exists::AlreadyExistsRule;
 pub use builder::{BuildError, ClientBuilder};
 pub use client::{Answer, CallMeta, Client, CreateOutcome, MAX_RESPONSE_BODY_BYTES};
+pub use encoded::EncodedCreate;
 pub use error::{ApiError, CallInfo, Delivery, Error, InvalidResponse, TransportError};
 pub use paginate::Paginator;
 pub use retry::{RetryPolicy, SleepFuture, Sleeper, TokioSleeper};

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
+use feishu_hire_client::EncodedCreate;
 use tokio::sync::mpsc;
 
 use crate::bitset::Bitset;
-use crate::check::{Checker, Sendable};
+use crate::check::{Checker, application_of, sendable_of};
 use crate::console::Console;
 use crate::failures::{FailureReport, FailuresWriter};
 use crate::input::{HashingReader, InputDigest, InputFormat, RawRecord, RecordReader};
@@ -30,21 +31,18 @@ pub(super) struct Job {
     /// The record's bytes as read (the failures file copies them).
     pub(super) bytes: Bytes,
     /// What is sent: the same bytes, unless its `external_id` was derived.
-    pub(super) body: Bytes,
+    pub(super) request: EncodedCreate,
     pub(super) external_id: Option<String>,
-    /// Its `external_application_id`.
-    pub(super) application: String,
 }
 
 impl Job {
-    fn new(record: &RawRecord, bytes: Bytes, sendable: Sendable) -> Self {
+    fn new(record: &RawRecord, bytes: Bytes, request: EncodedCreate) -> Self {
         Self {
             ordinal: record.ordinal,
             line: record.line,
             bytes,
-            body: sendable.body,
-            external_id: sendable.external_id,
-            application: sendable.application,
+            external_id: request.external_id().map(str::to_owned),
+            request,
         }
     }
 
@@ -54,7 +52,8 @@ impl Job {
             ordinal: self.ordinal,
             line: self.line,
             external_id,
-            application: self.application.clone(),
+            // The body was checked, so it names its application.
+            application: application_of(self.request.body()).unwrap_or_default(),
             doubt,
         }
     }
@@ -189,9 +188,8 @@ impl Reading {
                 .check_bytes(&record.bytes, record.oversize)
                 .valid;
             let bytes = Bytes::from(std::mem::take(&mut record.bytes));
-            if let Some(sendable) = valid.and_then(|valid| Sendable::of_valid(valid, bytes.clone()))
-            {
-                jobs.push(Job::new(&record, bytes, sendable));
+            if let Some(request) = valid.and_then(|valid| sendable_of(valid, bytes.clone())) {
+                jobs.push(Job::new(&record, bytes, request));
             }
         }
         Ok(jobs)
@@ -293,7 +291,7 @@ impl Reading {
     /// The job of a record known to be as checked, decoded without checking it again.
     fn decode(&self, mut record: RawRecord) -> Option<Job> {
         let bytes = Bytes::from(std::mem::take(&mut record.bytes));
-        let Some(sendable) = self.checker.sendable(bytes.clone()) else {
+        let Some(request) = self.checker.sendable(bytes.clone()) else {
             // Cannot happen to bytes that were found valid; should it, the record is not sent.
             self.console.line(format!(
                 "{}:{}: error: the record changed since it was checked; not sent",
@@ -301,7 +299,7 @@ impl Reading {
             ));
             return None;
         };
-        Some(Job::new(&record, bytes, sendable))
+        Some(Job::new(&record, bytes, request))
     }
 }
 

@@ -324,9 +324,7 @@ impl Run {
         for job in batch {
             let client = cx.target.client.clone();
             in_flight.spawn(async move {
-                let result = client
-                    .create_external_interview_from_json(job.body.clone())
-                    .await;
+                let result = client.create_external_interview_encoded(&job.request).await;
                 (job, result)
             });
         }
