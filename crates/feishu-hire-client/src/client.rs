@@ -29,7 +29,7 @@ use crate::classify::classify;
 use crate::error::{ApiError, CallInfo, Error, InvalidResponse, TransportError};
 use crate::paginate::Paginator;
 use crate::rate_limit::RateLimiters;
-use crate::request_id::RequestIds;
+use crate::request_id::{RequestId, RequestIds};
 use crate::retry::{RetryPolicy, Sleeper, SleeperName};
 use crate::token::{AppCredentials, Auth, BearerToken, CachedToken};
 
@@ -174,9 +174,9 @@ impl CreateOutcome {
 /// An answer the call ends with (code 0, or one the already-exists rule matched), and its
 /// output if it was read in one pass with the envelope (see [`OnePass`]).
 struct Delivered<T> {
-    endpoint: &'static str,
+    /// The call, for the error of an answer whose output turns out invalid.
+    call: CallInfo,
     meta: CallMeta,
-    earlier_attempt_may_have_been_processed: bool,
     code: i64,
     msg: String,
     body: Bytes,
@@ -414,12 +414,13 @@ impl Client {
         &self,
         outgoing: &Outgoing,
         already_exists: Option<&AlreadyExistsRule>,
-        request_id: String,
+        request_id: RequestId,
         decode: OnePass<T>,
     ) -> Result<Delivered<T>, Error> {
         let endpoint = outgoing.endpoint;
-        let request_id_header =
-            HeaderValue::try_from(request_id.as_str()).map_err(|_| Error::InvalidRequest {
+        let request_id_header = request_id
+            .header_value()
+            .ok_or_else(|| Error::InvalidRequest {
                 endpoint: endpoint.name,
                 reason: format!("invalid request id {request_id:?}"),
             })?;
@@ -435,7 +436,7 @@ impl Client {
             attempt += 1;
             let call = CallInfo {
                 endpoint: endpoint.name,
-                request_id: request_id.clone(),
+                request_id,
                 attempts: attempt,
                 earlier_attempt_may_have_been_processed,
                 fetching_token: false,
@@ -677,15 +678,8 @@ fn decode_output<T: DeserializeOwned>(
 
 /// A success answer whose body is not what the endpoint documents.
 fn invalid_success<T>(delivered: &Delivered<T>, reason: impl Into<String>) -> Error {
-    let call = CallInfo {
-        endpoint: delivered.endpoint,
-        request_id: delivered.meta.request_id.clone(),
-        attempts: delivered.meta.attempts,
-        earlier_attempt_may_have_been_processed: delivered.earlier_attempt_may_have_been_processed,
-        fetching_token: false,
-    };
     Error::InvalidResponse(Box::new(invalid_response(
-        call,
+        delivered.call.clone(),
         delivered.meta.status,
         delivered.meta.log_id.clone(),
         reason.into(),
@@ -837,15 +831,14 @@ fn judge<T: DeserializeOwned>(
     let delivered = |call: CallInfo, log_id, msg, body| Delivered {
         data,
         output,
-        endpoint: call.endpoint,
-        earlier_attempt_may_have_been_processed: call.earlier_attempt_may_have_been_processed,
         meta: CallMeta {
             status,
             log_id,
-            request_id: call.request_id,
+            request_id: call.request_id.as_str().to_owned(),
             attempts: call.attempts,
             earlier_attempt_may_have_been_processed: call.earlier_attempt_may_have_been_processed,
         },
+        call,
         code: envelope.code,
         msg,
         body,
