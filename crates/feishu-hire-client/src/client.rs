@@ -903,41 +903,57 @@ fn judge<T: DeserializeOwned>(
     })))
 }
 
-/// What every Feishu answer has, read in one pass: `code`, `msg`, `error`, and where `data` is.
-struct Envelope {
-    code: i64,
-    msg: Option<String>,
-    error: Option<ErrorDetail>,
-    data: Option<Range<usize>>,
-}
-
-/// The envelope with `data` left unparsed, so an answer is parsed once: here, and its `data`
-/// (only) again into the endpoint's output type.
+/// What every Feishu answer has: `code`, `msg`, `error` and `data`, with `data` as `D`. An
+/// answer is parsed once: a success straight into the endpoint's output type ([`OnePass`]),
+/// anything else with `data` left unparsed ([`RawValue`], [`read_envelope`]), which then
+/// keeps where `data` lies in the body ([`Envelope`]).
+///
+/// Not [`ApiResponse`](feishu_hire_types::ApiResponse): its derive requires `D: Default`.
 #[derive(Deserialize)]
-struct RawEnvelope<'a> {
+struct WireEnvelope<D> {
     #[serde(deserialize_with = "feishu_hire_types::wire::lenient::i64")]
     code: i64,
     #[serde(default)]
     msg: Option<String>,
     #[serde(default)]
     error: Option<ErrorDetail>,
-    #[serde(default, borrow)]
-    data: Option<&'a RawValue>,
+    #[serde(default = "none")]
+    data: Option<D>,
+}
+
+/// `data`'s default, without the `D: Default` bound that `#[serde(default)]` would add.
+fn none<D>() -> Option<D> {
+    None
+}
+
+/// An envelope once read: `data` is where it lies in the body, if the answer has it.
+type Envelope = WireEnvelope<Range<usize>>;
+
+impl<D> WireEnvelope<D> {
+    /// Takes `data` out, and puts in its place what `place` makes of it.
+    fn split_data<E>(self, place: impl FnOnce(&D) -> Option<E>) -> (WireEnvelope<E>, Option<D>) {
+        let envelope = WireEnvelope {
+            code: self.code,
+            msg: self.msg,
+            error: self.error,
+            data: self.data.as_ref().and_then(place),
+        };
+        (envelope, self.data)
+    }
 }
 
 /// Reads the envelope of an answer; a reason if the body is not JSON or has no `code`.
+///
+/// `data` is left unparsed, so an answer is parsed once: here, and its `data` (only) again
+/// into the endpoint's output type.
 fn read_envelope(body: &[u8]) -> Result<Envelope, String> {
-    if let Ok(raw) = serde_json::from_slice::<RawEnvelope<'_>>(body) {
-        let data = raw
-            .data
-            .filter(|data| data.get() != "null")
-            .and_then(|data| range_within(body, data.get().as_bytes()));
-        return Ok(Envelope {
-            code: raw.code,
-            msg: raw.msg,
-            error: raw.error,
-            data,
+    if let Ok(raw) = serde_json::from_slice::<WireEnvelope<&RawValue>>(body) {
+        let (envelope, _) = raw.split_data(|data| {
+            Some(data.get())
+                .filter(|data| *data != "null")
+                .and_then(|data| range_within(body, data.as_bytes()))
         });
+        return Ok(envelope);
     }
     // Not the documented shape: keep what can be read (the code of an answer whose `msg` or
     // `error` has an unexpected shape), or say why nothing can.
@@ -995,17 +1011,11 @@ impl<T: DeserializeOwned> OnePass<T> {
         if !matches!(self.shape, ResponseShape::Envelope) {
             return None;
         }
-        let envelope: TypedEnvelope<T> = serde_json::from_slice(body).ok()?;
+        let envelope: WireEnvelope<T> = serde_json::from_slice(body).ok()?;
         if envelope.code != 0 {
             return None;
         }
-        let read = Envelope {
-            code: envelope.code,
-            msg: envelope.msg,
-            error: envelope.error,
-            data: None,
-        };
-        Some((read, envelope.data))
+        Some(envelope.split_data(|_| None))
     }
 
     /// The delivered answer's output: the `data` read with its envelope, else decoded from the
@@ -1016,24 +1026,6 @@ impl<T: DeserializeOwned> OnePass<T> {
             None => decode_output(delivered, self.shape),
         }
     }
-}
-
-/// [`RawEnvelope`] with `data` decoded as the output type, for [`OnePass`].
-#[derive(Deserialize)]
-#[serde(bound = "T: DeserializeOwned")]
-struct TypedEnvelope<T> {
-    #[serde(deserialize_with = "feishu_hire_types::wire::lenient::i64")]
-    code: i64,
-    #[serde(default)]
-    msg: Option<String>,
-    #[serde(default)]
-    error: Option<ErrorDetail>,
-    #[serde(default = "none")]
-    data: Option<T>,
-}
-
-fn none<T>() -> Option<T> {
-    None
 }
 
 /// Where `part`, a slice borrowed from `whole`, lies in it.
