@@ -498,8 +498,11 @@ impl Client {
             // merges the headers into a map of its own.
             let url = outgoing.url.as_ref().clone();
             let mut request = reqwest::Request::new(outgoing.method.clone(), url);
-            *request.headers_mut() =
-                self.headers(&request_id_header, token.as_ref(), outgoing.body.is_some());
+            *request.headers_mut() = self.headers(
+                &request_id_header,
+                token.as_deref(),
+                outgoing.body.is_some(),
+            );
             if !self.inner.own_http {
                 *request.timeout_mut() = Some(self.inner.timeout);
             }
@@ -604,15 +607,18 @@ impl Client {
     /// then reuse the fetched token, or, if that fetch failed, get a copy of its failure rather
     /// than each fetching again one after the other (which made an unreachable target take one
     /// full fetch, retries and timeouts included, per waiting call).
-    async fn tenant_token(&self) -> Result<BearerToken, Error> {
+    ///
+    /// A fixed token is borrowed rather than cloned: its reference counts are shared by every
+    /// call on every thread, and each clone and drop would write to them.
+    async fn tenant_token(&self) -> Result<Cow<'_, BearerToken>, Error> {
         let app = match &self.inner.auth {
-            Auth::Fixed(token) => return Ok(token.clone()),
+            Auth::Fixed(token) => return Ok(Cow::Borrowed(token)),
             Auth::App(app) => app,
         };
         let seen = app.fetches_finished();
         let mut cache = app.cache.lock().await;
         if let Some(fresh) = cache.token.as_ref().filter(|t| t.is_fresh(Instant::now())) {
-            return Ok(fresh.token.clone());
+            return Ok(Cow::Owned(fresh.token.clone()));
         }
         if let Some(failure) = cache.failure_since(seen) {
             debug!("a token fetch failed while this call waited for it; not fetching again");
@@ -624,7 +630,7 @@ impl Client {
             Ok(fetched) => {
                 let token = fetched.token.clone();
                 cache.fetched(fetch, Ok(fetched));
-                Ok(token)
+                Ok(Cow::Owned(token))
             }
             Err(mut error) => {
                 error.clear_earlier_attempt_mark();
