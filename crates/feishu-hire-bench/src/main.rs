@@ -83,6 +83,10 @@ struct Args {
     /// `--rounds` times, and print its rate and CPU per call.
     #[arg(long, value_enum)]
     solo: Option<Solo>,
+    /// With `--solo`: make this many calls per round instead of running for `--seconds`, so
+    /// that counting tools (valgrind's callgrind, dhat) can divide their totals by the calls.
+    #[arg(long, requires = "solo")]
+    calls: Option<u64>,
     /// Multiplies every floor by this (and divides the CPU ceiling by it), for noisy machines.
     #[arg(long, default_value_t = 1.0)]
     relax: f64,
@@ -425,18 +429,17 @@ fn solo_run(
     for _ in 0..args.rounds {
         let cpu_before = cpu::process(None)?;
         let started = Instant::now();
-        let calls = runtime.block_on(workload::drive(
-            &contender,
-            args.tasks,
-            Budget::time(window),
-        ))?;
+        let budget = args
+            .calls
+            .map_or_else(|| Budget::time(window), Budget::calls);
+        let calls = runtime.block_on(workload::drive(&contender, args.tasks, budget))?;
         let sample = Sample::new(
             calls,
             started.elapsed(),
             cpu::process(None)?.saturating_sub(cpu_before),
         );
         println!(
-            "{solo:?}, {} task(s): {:.0} req/s, {:.1} µs CPU per call",
+            "{solo:?}, {} task(s): {calls} calls, {:.0} req/s, {:.1} µs CPU per call",
             args.tasks,
             sample.rate,
             sample.cpu_per_call.as_secs_f64() * 1e6

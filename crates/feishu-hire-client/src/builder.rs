@@ -9,7 +9,7 @@ use feishu_hire_types::{HOST_FEISHU, HOST_LARK};
 use reqwest::header::HeaderValue;
 
 use crate::already_exists::AlreadyExistsRule;
-use crate::client::{Client, Inner};
+use crate::client::{Client, EndpointUrls, Inner};
 use crate::rate_limit::{RateLimitSetting, RateLimiters};
 use crate::request_id::RequestIds;
 use crate::retry::{RetryPolicy, Sleeper, SleeperName, TokioSleeper};
@@ -250,7 +250,7 @@ impl ClientBuilder {
         Ok(Client::from_inner(Inner {
             http,
             own_http,
-            base,
+            urls: EndpointUrls::new(base),
             base_url,
             request_ids: RequestIds::new(),
             auth,

@@ -1,5 +1,6 @@
 //! The client: one logical call, with its token, pacing, attempts and the judgement of each answer.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -29,7 +30,7 @@ use crate::classify::classify;
 use crate::error::{ApiError, CallInfo, Error, InvalidResponse, TransportError};
 use crate::paginate::Paginator;
 use crate::rate_limit::RateLimiters;
-use crate::request_id::RequestIds;
+use crate::request_id::{RequestId, RequestIds};
 use crate::retry::{RetryPolicy, Sleeper, SleeperName};
 use crate::token::{AppCredentials, Auth, BearerToken, CachedToken};
 
@@ -67,8 +68,9 @@ pub(crate) struct Inner {
     /// defaults: then requests need not set them again (a per-request timeout replaces the
     /// client-wide one in reqwest and costs an allocation per request).
     pub(crate) own_http: bool,
-    /// `base_url` parsed, so that a call's URL is not parsed from text again.
-    pub(crate) base: reqwest::Url,
+    /// `base_url` parsed, and the URLs made from it once, so that a call's URL is not parsed
+    /// from text again.
+    pub(crate) urls: EndpointUrls,
     pub(crate) base_url: String,
     pub(crate) request_ids: RequestIds,
     pub(crate) auth: Auth,
@@ -174,9 +176,9 @@ impl CreateOutcome {
 /// An answer the call ends with (code 0, or one the already-exists rule matched), and its
 /// output if it was read in one pass with the envelope (see [`OnePass`]).
 struct Delivered<T> {
-    endpoint: &'static str,
+    /// The call, for the error of an answer whose output turns out invalid.
+    call: CallInfo,
     meta: CallMeta,
-    earlier_attempt_may_have_been_processed: bool,
     code: i64,
     msg: String,
     body: Bytes,
@@ -187,21 +189,22 @@ struct Delivered<T> {
 }
 
 /// What one call sends: everything but the token and the request id, built once.
-pub(crate) struct Outgoing {
+pub(crate) struct Outgoing<'c> {
     endpoint: &'static Endpoint,
     method: reqwest::Method,
-    url: reqwest::Url,
+    /// Borrowed from the client's [`EndpointUrls`] when the URL is a fixed one.
+    url: Cow<'c, reqwest::Url>,
     body: Option<Bytes>,
     /// Whether the request may be sent again after an attempt that may have taken effect.
     safe_to_repeat: bool,
 }
 
-impl Outgoing {
+impl<'c> Outgoing<'c> {
     /// A request to `endpoint`, which has no path or query parameters, with a body the caller
     /// encoded: sent as these very bytes. `keyed`: the body carries the endpoint's idempotency
     /// key.
     pub(crate) fn encoded(
-        base: &reqwest::Url,
+        urls: &'c EndpointUrls,
         endpoint: &'static Endpoint,
         body: Bytes,
         keyed: bool,
@@ -209,7 +212,7 @@ impl Outgoing {
         Self {
             endpoint,
             method: method_of(endpoint.method),
-            url: endpoint_url(base, endpoint.path, &[]),
+            url: urls.url(endpoint.path, &[]),
             body: Some(body),
             safe_to_repeat: endpoint.idempotency.always_safe() || keyed,
         }
@@ -217,7 +220,7 @@ impl Outgoing {
 
     /// Encodes a request: its body once (every attempt sends these very bytes), its path
     /// (percent-encoded parameters) and query string.
-    fn new<R: ApiRequest>(base: &reqwest::Url, request: &R) -> Result<Self, Error> {
+    fn new<R: ApiRequest>(urls: &'c EndpointUrls, request: &R) -> Result<Self, Error> {
         let endpoint = R::ENDPOINT;
         let body = request
             .body()
@@ -230,7 +233,7 @@ impl Outgoing {
                 reason: problem,
             });
         }
-        let url = endpoint_url(base, &path, &request.query());
+        let url = urls.url(&path, &request.query());
         Ok(Self {
             endpoint,
             method: method_of(endpoint.method),
@@ -238,6 +241,37 @@ impl Outgoing {
             body,
             safe_to_repeat: request.is_safe_to_repeat(),
         })
+    }
+}
+
+/// The base URL, and the URL of every endpoint of the specs without path parameters, made once
+/// when the client is built: a call to one of them (without a query) borrows its URL rather
+/// than cloning the base and setting the path, which parses it (about 3,000 instructions and
+/// three allocations per call, one of them alive until the call ends).
+pub(crate) struct EndpointUrls {
+    base: reqwest::Url,
+    /// By path: the URL depends on nothing else.
+    fixed: Vec<(&'static str, reqwest::Url)>,
+}
+
+impl EndpointUrls {
+    pub(crate) fn new(base: reqwest::Url) -> Self {
+        let fixed = feishu_hire_types::ENDPOINTS
+            .iter()
+            .filter(|endpoint| endpoint.path_params.is_empty())
+            .map(|endpoint| (endpoint.path, endpoint_url(&base, endpoint.path, &[])))
+            .collect();
+        Self { base, fixed }
+    }
+
+    /// The URL with this (percent-encoded) `path` and `query`.
+    fn url(&self, path: &str, query: &[(&'static str, String)]) -> Cow<'_, reqwest::Url> {
+        if query.is_empty()
+            && let Some((_, url)) = self.fixed.iter().find(|(fixed, _)| *fixed == path)
+        {
+            return Cow::Borrowed(url);
+        }
+        Cow::Owned(endpoint_url(&self.base, path, query))
     }
 }
 
@@ -300,9 +334,9 @@ impl Client {
         &self.inner.base_url
     }
 
-    /// The base URL, parsed.
-    pub(crate) fn parsed_base_url(&self) -> &reqwest::Url {
-        &self.inner.base
+    /// The URLs of the endpoints, made once.
+    pub(crate) fn endpoint_urls(&self) -> &EndpointUrls {
+        &self.inner.urls
     }
 
     /// Sends any request of the specs to its endpoint and returns what a successful answer
@@ -338,7 +372,7 @@ impl Client {
     /// # }
     /// ```
     pub async fn send<R: ApiRequest>(&self, request: &R) -> Result<Answer<R::Output>, Error> {
-        let outgoing = Outgoing::new(&self.inner.base, request)?;
+        let outgoing = Outgoing::new(&self.inner.urls, request)?;
         let decode = OnePass::new(R::ENDPOINT.response);
         let mut delivered = self.execute(&outgoing, None, decode).await?;
         let data = decode.output(&mut delivered)?;
@@ -375,7 +409,7 @@ impl Client {
         &self,
         request: &CreateExternalInterviewRequest,
     ) -> Result<CreateOutcome, Error> {
-        let outgoing = Outgoing::new(&self.inner.base, request)?;
+        let outgoing = Outgoing::new(&self.inner.urls, request)?;
         self.create(&outgoing, request.idempotency_key().is_some())
             .await
     }
@@ -384,7 +418,7 @@ impl Client {
     /// pre-encoded form; `keyed`: the request has an `external_id`.
     pub(crate) async fn create(
         &self,
-        outgoing: &Outgoing,
+        outgoing: &Outgoing<'_>,
         keyed: bool,
     ) -> Result<CreateOutcome, Error> {
         // Without an external_id nothing can "already exist", so the rule does not apply.
@@ -424,7 +458,7 @@ impl Client {
     /// One logical call: attempts until an answer ends it or the retry policy gives up.
     async fn execute<T: DeserializeOwned>(
         &self,
-        outgoing: &Outgoing,
+        outgoing: &Outgoing<'_>,
         already_exists: Option<&AlreadyExistsRule>,
         decode: OnePass<T>,
     ) -> Result<Delivered<T>, Error> {
@@ -445,14 +479,15 @@ impl Client {
 
     async fn attempts<T: DeserializeOwned>(
         &self,
-        outgoing: &Outgoing,
+        outgoing: &Outgoing<'_>,
         already_exists: Option<&AlreadyExistsRule>,
-        request_id: String,
+        request_id: RequestId,
         decode: OnePass<T>,
     ) -> Result<Delivered<T>, Error> {
         let endpoint = outgoing.endpoint;
-        let request_id_header =
-            HeaderValue::try_from(request_id.as_str()).map_err(|_| Error::InvalidRequest {
+        let request_id_header = request_id
+            .header_value()
+            .ok_or_else(|| Error::InvalidRequest {
                 endpoint: endpoint.name,
                 reason: format!("invalid request id {request_id:?}"),
             })?;
@@ -468,7 +503,7 @@ impl Client {
             attempt += 1;
             let call = CallInfo {
                 endpoint: endpoint.name,
-                request_id: request_id.clone(),
+                request_id,
                 attempts: attempt,
                 earlier_attempt_may_have_been_processed,
                 fetching_token: false,
@@ -494,9 +529,13 @@ impl Client {
             debug!(attempt, "sending");
             // Built directly rather than through `RequestBuilder`, which parses the URL and
             // merges the headers into a map of its own.
-            let mut request = reqwest::Request::new(outgoing.method.clone(), outgoing.url.clone());
-            *request.headers_mut() =
-                self.headers(&request_id_header, token.as_ref(), outgoing.body.is_some());
+            let url = outgoing.url.as_ref().clone();
+            let mut request = reqwest::Request::new(outgoing.method.clone(), url);
+            *request.headers_mut() = self.headers(
+                &request_id_header,
+                token.as_deref(),
+                outgoing.body.is_some(),
+            );
             if !self.inner.own_http {
                 *request.timeout_mut() = Some(self.inner.timeout);
             }
@@ -601,15 +640,18 @@ impl Client {
     /// then reuse the fetched token, or, if that fetch failed, get a copy of its failure rather
     /// than each fetching again one after the other (which made an unreachable target take one
     /// full fetch, retries and timeouts included, per waiting call).
-    async fn tenant_token(&self) -> Result<BearerToken, Error> {
+    ///
+    /// A fixed token is borrowed rather than cloned: its reference counts are shared by every
+    /// call on every thread, and each clone and drop would write to them.
+    async fn tenant_token(&self) -> Result<Cow<'_, BearerToken>, Error> {
         let app = match &self.inner.auth {
-            Auth::Fixed(token) => return Ok(token.clone()),
+            Auth::Fixed(token) => return Ok(Cow::Borrowed(token)),
             Auth::App(app) => app,
         };
         let seen = app.fetches_finished();
         let mut cache = app.cache.lock().await;
         if let Some(fresh) = cache.token.as_ref().filter(|t| t.is_fresh(Instant::now())) {
-            return Ok(fresh.token.clone());
+            return Ok(Cow::Owned(fresh.token.clone()));
         }
         if let Some(failure) = cache.failure_since(seen) {
             debug!("a token fetch failed while this call waited for it; not fetching again");
@@ -621,7 +663,7 @@ impl Client {
             Ok(fetched) => {
                 let token = fetched.token.clone();
                 cache.fetched(fetch, Ok(fetched));
-                Ok(token)
+                Ok(Cow::Owned(token))
             }
             Err(mut error) => {
                 error.clear_earlier_attempt_mark();
@@ -656,7 +698,7 @@ impl Client {
         Box::pin(async move {
             debug!(app_id = %app.app_id, "fetching a tenant_access_token");
             let request = TenantAccessTokenRequest::new(&app.app_id, app.app_secret.expose());
-            let outgoing = Outgoing::new(&self.inner.base, &request)?;
+            let outgoing = Outgoing::new(&self.inner.urls, &request)?;
             let fetched_at = Instant::now();
             let decode = OnePass::new(TENANT_ACCESS_TOKEN_INTERNAL.response);
             let mut delivered = self.execute(&outgoing, None, decode).await?;
@@ -710,15 +752,8 @@ fn decode_output<T: DeserializeOwned>(
 
 /// A success answer whose body is not what the endpoint documents.
 fn invalid_success<T>(delivered: &Delivered<T>, reason: impl Into<String>) -> Error {
-    let call = CallInfo {
-        endpoint: delivered.endpoint,
-        request_id: delivered.meta.request_id.clone(),
-        attempts: delivered.meta.attempts,
-        earlier_attempt_may_have_been_processed: delivered.earlier_attempt_may_have_been_processed,
-        fetching_token: false,
-    };
     Error::InvalidResponse(Box::new(invalid_response(
-        call,
+        delivered.call.clone(),
         delivered.meta.status,
         delivered.meta.log_id.clone(),
         reason.into(),
@@ -870,15 +905,14 @@ fn judge<T: DeserializeOwned>(
     let delivered = |call: CallInfo, log_id, msg, body| Delivered {
         data,
         output,
-        endpoint: call.endpoint,
-        earlier_attempt_may_have_been_processed: call.earlier_attempt_may_have_been_processed,
         meta: CallMeta {
             status,
             log_id,
-            request_id: call.request_id,
+            request_id: call.request_id.as_str().to_owned(),
             attempts: call.attempts,
             earlier_attempt_may_have_been_processed: call.earlier_attempt_may_have_been_processed,
         },
+        call,
         code: envelope.code,
         msg,
         body,
@@ -908,41 +942,57 @@ fn judge<T: DeserializeOwned>(
     })))
 }
 
-/// What every Feishu answer has, read in one pass: `code`, `msg`, `error`, and where `data` is.
-struct Envelope {
-    code: i64,
-    msg: Option<String>,
-    error: Option<ErrorDetail>,
-    data: Option<Range<usize>>,
-}
-
-/// The envelope with `data` left unparsed, so an answer is parsed once: here, and its `data`
-/// (only) again into the endpoint's output type.
+/// What every Feishu answer has: `code`, `msg`, `error` and `data`, with `data` as `D`. An
+/// answer is parsed once: a success straight into the endpoint's output type ([`OnePass`]),
+/// anything else with `data` left unparsed ([`RawValue`], [`read_envelope`]), which then
+/// keeps where `data` lies in the body ([`Envelope`]).
+///
+/// Not [`ApiResponse`](feishu_hire_types::ApiResponse): its derive requires `D: Default`.
 #[derive(Deserialize)]
-struct RawEnvelope<'a> {
+struct WireEnvelope<D> {
     #[serde(deserialize_with = "feishu_hire_types::wire::lenient::i64")]
     code: i64,
     #[serde(default)]
     msg: Option<String>,
     #[serde(default)]
     error: Option<ErrorDetail>,
-    #[serde(default, borrow)]
-    data: Option<&'a RawValue>,
+    #[serde(default = "none")]
+    data: Option<D>,
+}
+
+/// `data`'s default, without the `D: Default` bound that `#[serde(default)]` would add.
+fn none<D>() -> Option<D> {
+    None
+}
+
+/// An envelope once read: `data` is where it lies in the body, if the answer has it.
+type Envelope = WireEnvelope<Range<usize>>;
+
+impl<D> WireEnvelope<D> {
+    /// Takes `data` out, and puts in its place what `place` makes of it.
+    fn split_data<E>(self, place: impl FnOnce(&D) -> Option<E>) -> (WireEnvelope<E>, Option<D>) {
+        let envelope = WireEnvelope {
+            code: self.code,
+            msg: self.msg,
+            error: self.error,
+            data: self.data.as_ref().and_then(place),
+        };
+        (envelope, self.data)
+    }
 }
 
 /// Reads the envelope of an answer; a reason if the body is not JSON or has no `code`.
+///
+/// `data` is left unparsed, so an answer is parsed once: here, and its `data` (only) again
+/// into the endpoint's output type.
 fn read_envelope(body: &[u8]) -> Result<Envelope, String> {
-    if let Ok(raw) = serde_json::from_slice::<RawEnvelope<'_>>(body) {
-        let data = raw
-            .data
-            .filter(|data| data.get() != "null")
-            .and_then(|data| range_within(body, data.get().as_bytes()));
-        return Ok(Envelope {
-            code: raw.code,
-            msg: raw.msg,
-            error: raw.error,
-            data,
+    if let Ok(raw) = serde_json::from_slice::<WireEnvelope<&RawValue>>(body) {
+        let (envelope, _) = raw.split_data(|data| {
+            Some(data.get())
+                .filter(|data| *data != "null")
+                .and_then(|data| range_within(body, data.as_bytes()))
         });
+        return Ok(envelope);
     }
     // Not the documented shape: keep what can be read (the code of an answer whose `msg` or
     // `error` has an unexpected shape), or say why nothing can.
@@ -1000,17 +1050,11 @@ impl<T: DeserializeOwned> OnePass<T> {
         if !matches!(self.shape, ResponseShape::Envelope) {
             return None;
         }
-        let envelope: TypedEnvelope<T> = serde_json::from_slice(body).ok()?;
+        let envelope: WireEnvelope<T> = serde_json::from_slice(body).ok()?;
         if envelope.code != 0 {
             return None;
         }
-        let read = Envelope {
-            code: envelope.code,
-            msg: envelope.msg,
-            error: envelope.error,
-            data: None,
-        };
-        Some((read, envelope.data))
+        Some(envelope.split_data(|_| None))
     }
 
     /// The delivered answer's output: the `data` read with its envelope, else decoded from the
@@ -1021,24 +1065,6 @@ impl<T: DeserializeOwned> OnePass<T> {
             None => decode_output(delivered, self.shape),
         }
     }
-}
-
-/// [`RawEnvelope`] with `data` decoded as the output type, for [`OnePass`].
-#[derive(Deserialize)]
-#[serde(bound = "T: DeserializeOwned")]
-struct TypedEnvelope<T> {
-    #[serde(deserialize_with = "feishu_hire_types::wire::lenient::i64")]
-    code: i64,
-    #[serde(default)]
-    msg: Option<String>,
-    #[serde(default)]
-    error: Option<ErrorDetail>,
-    #[serde(default = "none")]
-    data: Option<T>,
-}
-
-fn none<T>() -> Option<T> {
-    None
 }
 
 /// Where `part`, a slice borrowed from `whole`, lies in it.
@@ -1107,6 +1133,30 @@ mod tests {
                     let expected = reqwest::Url::parse(&text).unwrap();
                     assert_eq!(endpoint_url(&base, path, query), expected, "{text}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn fixed_urls_are_the_ones_built_per_call() {
+        for base_url in ["http://127.0.0.1:8080", "https://proxy.example.com/feishu/"] {
+            let base = reqwest::Url::parse(base_url).unwrap();
+            let urls = EndpointUrls::new(base.clone());
+            assert!(!urls.fixed.is_empty());
+            for endpoint in feishu_hire_types::ENDPOINTS {
+                let url = urls.url(endpoint.path, &[]);
+                assert_eq!(
+                    matches!(url, Cow::Borrowed(_)),
+                    endpoint.path_params.is_empty(),
+                    "{}",
+                    endpoint.name
+                );
+                assert_eq!(*url, endpoint_url(&base, endpoint.path, &[]));
+                let query = [("page_size", "10".to_owned())];
+                assert_eq!(
+                    urls.url(endpoint.path, &query).into_owned(),
+                    endpoint_url(&base, endpoint.path, &query)
+                );
             }
         }
     }

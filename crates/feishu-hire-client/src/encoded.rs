@@ -80,7 +80,7 @@ impl Client {
     ) -> Result<CreateOutcome, Error> {
         let keyed = request.keyed();
         let outgoing = Outgoing::encoded(
-            self.parsed_base_url(),
+            self.endpoint_urls(),
             &CREATE_EXTERNAL_INTERVIEW,
             request.body.clone(),
             keyed,

@@ -10,6 +10,7 @@ use feishu_hire_types::{
 };
 
 use crate::classify::{Effect, Repeat, classify};
+use crate::request_id::RequestId;
 
 /// How many characters of an unexpected body an error keeps.
 const BODY_START_CHARS: usize = 200;
@@ -42,7 +43,7 @@ impl fmt::Display for Delivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallInfo {
     pub(crate) endpoint: &'static str,
-    pub(crate) request_id: String,
+    pub(crate) request_id: RequestId,
     pub(crate) attempts: u32,
     /// Whether an attempt before the one this error is about may have reached Feishu and been
     /// processed (it timed out, or a server error answered it). The call's last error alone
@@ -60,7 +61,7 @@ impl CallInfo {
 
     /// The request id sent in `Oapi-Sdk-Request-Id`, the same on every attempt.
     pub fn request_id(&self) -> &str {
-        &self.request_id
+        self.request_id.as_str()
     }
 
     /// HTTP requests made, the last one included.
@@ -615,7 +616,7 @@ mod tests {
     fn call() -> CallInfo {
         CallInfo {
             endpoint: "create_external_interview",
-            request_id: "r".into(),
+            request_id: RequestId::from_text("r"),
             attempts: 1,
             earlier_attempt_may_have_been_processed: false,
             fetching_token: false,

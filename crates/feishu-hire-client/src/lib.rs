@@ -158,10 +158,11 @@
 //!   A caller that already holds the body's bytes, checked against the endpoint's schema, can
 //!   skip even that with [`create_external_interview_encoded`](Client::create_external_interview_encoded),
 //!   which sends them as they are; an [`EncodedCreate`] reads only their `external_id`;
-//! - **builds the URL from the base URL parsed once** when the client is built: only the
-//!   path and query are set per call, so scheme and host are not parsed again (parsing the
-//!   whole URL text, as `reqwest::Client::post(&str)` does, is the largest single cost of a
-//!   plain reqwest call);
+//! - **builds the URL from the base URL parsed once** when the client is built, so scheme
+//!   and host are not parsed again (parsing the whole URL text, as
+//!   `reqwest::Client::post(&str)` does, is the largest single cost of a plain reqwest
+//!   call): the URL of an endpoint without path parameters (a create, the token endpoint) is
+//!   made then, once, and other calls set only their path and query;
 //! - **parses a success answer once**: `code`, `msg`, `error` and the typed `data` in one
 //!   pass, with nothing kept as a `Value`. Only an answer that is not a plain success (a
 //!   refusal, a shape the endpoint does not document) is read again, field by field, to
@@ -173,11 +174,18 @@
 //!   per-request timeout nor a `User-Agent` header when the client's own reqwest client
 //!   already has them (with [`http_client`](ClientBuilder::http_client) they are set per
 //!   request, as documented);
-//! - **takes its request id from a counter** (see "Requests"), not from the OS;
+//! - **takes its request id from a counter** (see "Requests"), not from the OS, and keeps it
+//!   inline: attempts and errors copy it without allocating, and its header value is made
+//!   once per call;
 //! - **skips the `tracing` span** when no subscriber wants it; with a subscriber that
 //!   records `feishu_hire_call` spans, each call pays for one span with two fields;
-//! - takes its token from the cache (a fixed token: a reference-counted copy, no lock) and,
-//!   with [`no_rate_limit`](ClientBuilder::no_rate_limit), passes no rate limiter.
+//! - takes its token from the cache (a fixed token is borrowed: no lock, no copy) and, with
+//!   [`no_rate_limit`](ClientBuilder::no_rate_limit), passes no rate limiter.
+//!
+//! Little of what a call allocates lives across the wait for the answer (the body, the URL
+//! and headers reqwest needs, the request id's header value): a task often resumes on
+//! another worker thread, and memory freed on another thread than the one that allocated it
+//! is slow with some allocators (glibc's among them).
 //!
 //! What stays is the attempt timer (reqwest's timeout: one timer per attempt) and the typed
 //! decoding itself. Retries, token refreshes and error detail cost nothing until they happen.

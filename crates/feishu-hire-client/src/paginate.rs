@@ -11,6 +11,7 @@ use futures::stream::{self, Stream, StreamExt};
 
 use crate::client::Client;
 use crate::error::{CallInfo, Error, InvalidResponse};
+use crate::request_id::RequestId;
 
 /// Pages of a paginated request; build it with [`Client::paginate`], then take
 /// [`items`](Self::items) or [`pages`](Self::pages).
@@ -107,7 +108,7 @@ impl<R: Paginated + Send + Sync + 'static> Paginator<R> {
 fn repeated_token(endpoint: &'static str, token: &str, meta: &crate::CallMeta) -> Error {
     let call = CallInfo {
         endpoint,
-        request_id: meta.request_id.clone(),
+        request_id: RequestId::from_text(&meta.request_id),
         attempts: meta.attempts,
         earlier_attempt_may_have_been_processed: false,
         fetching_token: false,

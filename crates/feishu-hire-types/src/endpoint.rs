@@ -202,29 +202,30 @@ impl Endpoint {
     /// assert!(DELETE_EXTERNAL_INTERVIEW.path_problem(&dots.path()).is_some());
     /// ```
     pub fn path_problem(&self, path: &str) -> Option<String> {
-        let expected: Vec<&str> = self.path.split('/').collect();
-        let actual: Vec<&str> = path.split('/').collect();
-        if expected.len() != actual.len() {
+        // Clients check every request's path: no allocation unless there is a problem, and for
+        // an endpoint without path parameters (its path is the template) no walk either.
+        if path == self.path {
+            return None;
+        }
+        if self.path.split('/').count() != path.split('/').count() {
             return Some(format!(
                 "`{path}` does not have the segments of `{}`",
                 self.path
             ));
         }
-        for (want, got) in expected.iter().zip(&actual) {
+        for (want, got) in self.path.split('/').zip(path.split('/')) {
             match want.strip_prefix(':') {
-                Some(name) => {
-                    let dots = got.to_ascii_uppercase().replace("%2E", ".");
-                    if got.is_empty() || dots == "." || dots == ".." {
-                        return Some(format!(
-                            "path parameter `{name}` is {}: a URL cannot carry it as a path segment",
-                            if got.is_empty() {
-                                "empty".to_owned()
-                            } else {
-                                format!("`{dots}`")
-                            }
-                        ));
-                    }
+                Some(name) if got.is_empty() || is_dot_segment(got) => {
+                    return Some(format!(
+                        "path parameter `{name}` is {}: a URL cannot carry it as a path segment",
+                        if got.is_empty() {
+                            "empty".to_owned()
+                        } else {
+                            format!("`{}`", got.to_ascii_uppercase().replace("%2E", "."))
+                        }
+                    ));
                 }
+                Some(_) => {}
                 None if want != got => {
                     return Some(format!("`{path}` does not match `{}`", self.path));
                 }
@@ -252,6 +253,22 @@ impl Endpoint {
             }
         }
     }
+}
+
+/// Whether a path segment reads as `.` or `..` once its `%2E`s are decoded (URL parsers
+/// resolve both spellings): one or two of `.` and `%2E` (any case), nothing else.
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
+            _ => return false,
+        };
+        dots += 1;
+    }
+    matches!(dots, 1 | 2)
 }
 
 /// What kind of failure an error code reports. Clients decide retries by it.
@@ -412,5 +429,36 @@ impl schemars::JsonSchema for NoData {
 
     fn json_schema(_generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({ "type": "object", "description": "No data." })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition: what is left after decoding `%2E` is `.` or `..`.
+    fn decodes_to_dots(segment: &str) -> bool {
+        let dots = segment.to_ascii_uppercase().replace("%2E", ".");
+        dots == "." || dots == ".."
+    }
+
+    #[test]
+    fn dot_segments_are_those_that_decode_to_dots() {
+        let alphabet = ['.', '%', '2', 'e', 'E', 'a'];
+        let mut segments = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = segments
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            for segment in &longer {
+                assert_eq!(
+                    is_dot_segment(segment),
+                    decodes_to_dots(segment),
+                    "{segment:?}"
+                );
+            }
+            segments = longer;
+        }
     }
 }
