@@ -23,16 +23,7 @@ fn encoded(external_id: Option<&str>) -> bytes::Bytes {
 #[tokio::test]
 async fn the_bytes_are_sent_as_given_and_retried_with_an_external_id() {
     let server = MockServer::start().await;
-    create_call()
-        .respond_with(refused(503, 1_002_001, "system error"))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    create_call()
-        .respond_with(created("6960663240925956436"))
-        .mount(&server)
-        .await;
+    fails_then_succeeds(&server, refused(503, 1_002_001, "system error"), 2).await;
     let sleeper = Arc::new(RecordingSleeper::default());
     let client = client(&server, &sleeper)
         .retry_policy(quick_retries(3))

@@ -21,20 +21,6 @@ fn rate_limited(status: u16, reset_seconds: Option<&str>) -> ResponseTemplate {
     }
 }
 
-/// Mounts `first` for the first `times` create requests, then a success.
-async fn fails_then_succeeds(server: &MockServer, first: ResponseTemplate, times: u64) {
-    create_call()
-        .respond_with(first)
-        .up_to_n_times(times)
-        .with_priority(1)
-        .mount(server)
-        .await;
-    create_call()
-        .respond_with(created("6960663240925956436"))
-        .mount(server)
-        .await;
-}
-
 #[tokio::test]
 async fn a_429_waits_what_the_reset_header_says_then_succeeds() {
     let server = MockServer::start().await;

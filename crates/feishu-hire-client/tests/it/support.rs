@@ -138,3 +138,17 @@ pub fn header_of<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
 pub fn redact(text: &str, server_uri: &str) -> String {
     text.replace(server_uri, "http://[server]")
 }
+
+/// Mounts `first` for the first `times` create requests, then a success.
+pub async fn fails_then_succeeds(server: &MockServer, first: ResponseTemplate, times: u64) {
+    create_call()
+        .respond_with(first)
+        .up_to_n_times(times)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    create_call()
+        .respond_with(created("6960663240925956436"))
+        .mount(server)
+        .await;
+}
