@@ -49,10 +49,11 @@
 //! and each intent before its request is sent (in [`JournalWriter::append`] or
 //! [`JournalWriter::append_all`], not queued); lines that are ready together (answers that
 //! arrived together, the intents of requests about to go out together) share one `write`.
-//! So a killed process (even
-//! SIGKILL) loses nothing it had been told, nor what it was about to ask; lines are `fsync`ed in batches (every 256 lines, with the first line written
-//! a second or more after the last `fsync`, and at the end), so a power cut loses at most the
-//! last batch, whose
+//! So a killed process (even SIGKILL) loses nothing it had been told, nor what it was about to
+//! ask. Lines are `fsync`ed in batches (every 256 lines, with the first line written a second
+//! or more after the last `fsync`, and at the end), by a thread of the journal's own
+//! (`journal/syncer.rs`) so that the sending never waits for the disk; a power cut loses at
+//! most the lines since the last `fsync` that completed (the last batch or two), whose
 //! records are then sent again under the same `external_id` (which Feishu deduplicates for
 //! 24 h). A last line cut short by a kill is dropped when the journal is next opened; damage
 //! anywhere else stops the import rather than guess.
@@ -646,6 +647,8 @@ impl Journal {
 
     /// Turns the journal into a writer for entries; the lock is held until it is closed.
     pub fn into_writer(self) -> JournalWriter {
+        // Without a second handle or a thread, the writer syncs in line, as it always may.
+        let syncer = self.file.try_clone().ok().and_then(Syncer::start);
         JournalWriter {
             path: self.path,
             state: Mutex::new(WriterState {
@@ -653,6 +656,7 @@ impl Journal {
                 unsynced: 0,
                 last_sync: Instant::now(),
             }),
+            syncer,
         }
     }
 }
@@ -683,6 +687,8 @@ fn sync_parent_dir(path: &Path) {
 pub struct JournalWriter {
     path: PathBuf,
     state: Mutex<WriterState>,
+    /// Where the `fsync`s happen, off the caller's thread (see `journal/syncer.rs`).
+    syncer: Option<Syncer>,
 }
 
 #[derive(Debug)]
@@ -695,14 +701,15 @@ struct WriterState {
 
 impl JournalWriter {
     /// Appends one entry: written at once with one `write_all` (so a kill, even SIGKILL,
-    /// cannot lose it), `fsync`ed with its batch.
+    /// cannot lose it), `fsync`ed with its batch (in the background).
     pub fn append(&self, entry: &JournalEntry) -> Result<(), JournalError> {
         self.append_all(std::slice::from_ref(entry))
     }
 
     /// Appends entries that are ready together (group commit): all written at once with one
     /// `write_all` before this returns, so a kill, even SIGKILL, cannot lose one of them (it
-    /// can only cut the last line short, which opening drops); `fsync`ed with their batch.
+    /// can only cut the last line short, which opening drops); `fsync`ed with their batch, in
+    /// the background (a failed `fsync` is reported by the next append, and stops the journal).
     pub fn append_all(&self, entries: &[JournalEntry]) -> Result<(), JournalError> {
         let Some(first) = entries.first() else {
             return Ok(());
@@ -725,7 +732,10 @@ impl JournalWriter {
             let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
             state.unsynced = state.unsynced.saturating_add(count);
             if state.unsynced >= SYNC_EVERY_LINES || state.last_sync.elapsed() >= SYNC_EVERY {
-                file.sync_data()?;
+                match &self.syncer {
+                    Some(syncer) => syncer.request()?,
+                    None => file.sync_data()?,
+                }
                 state.unsynced = 0;
                 state.last_sync = Instant::now();
             }
@@ -742,10 +752,17 @@ impl JournalWriter {
 
     /// `fsync`s everything and releases the lock.
     pub fn close(self) -> Result<(), JournalError> {
+        let background = self.syncer.map_or(Ok(()), Syncer::finish);
         let state = self
             .state
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
+        if let Err(source) = background {
+            return Err(JournalError::Io {
+                path: self.path,
+                source,
+            });
+        }
         match state.file {
             Some(file) => file.sync_data().map_err(|source| JournalError::Io {
                 path: self.path,
@@ -755,6 +772,10 @@ impl JournalWriter {
         }
     }
 }
+
+mod syncer;
+
+use syncer::Syncer;
 
 #[cfg(test)]
 mod tests;
