@@ -728,7 +728,10 @@ impl JournalWriter {
                 path: self.path.clone(),
             });
         };
-        let written = file.write_all(&lines).and_then(|()| {
+        // A failed background `fsync` stops the journal at the next append, as an `fsync`
+        // failing here would have.
+        let synced = self.syncer.as_ref().map_or(Ok(()), Syncer::check);
+        let written = synced.and_then(|()| file.write_all(&lines)).and_then(|()| {
             let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
             state.unsynced = state.unsynced.saturating_add(count);
             if state.unsynced >= SYNC_EVERY_LINES || state.last_sync.elapsed() >= SYNC_EVERY {

@@ -115,7 +115,7 @@ impl<'de> Visitor<'de> for KeyField {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut key = None;
         // Owned keys: a key with escapes cannot be borrowed from the input.
-        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(name) = map.next_key::<String>()? {
             if name != self.field {
                 map.next_value::<IgnoredAny>()?;
             } else if key.is_some() {
@@ -156,6 +156,39 @@ mod tests {
         assert_eq!(read(r#"{"begin_time":1}"#), Ok((None, false)));
         assert_eq!(read(r#"{"external_id":null}"#), Ok((None, false)));
         assert_eq!(read(r#"{"external_id":"  "}"#), Ok((id("  "), false)));
+    }
+
+    /// For bodies that decode as typed requests, the key and the retry decision read from the
+    /// bytes are those of the typed request.
+    #[test]
+    fn the_key_agrees_with_the_typed_request() {
+        use feishu_hire_types::{ApiRequest as _, CreateExternalInterviewRequest};
+        let ids = [
+            r#""ext-1""#,
+            r#"" ""#,
+            r#""\t\n""#,
+            r#""\u3000""#,
+            r#"" a ""#,
+            r#""\u0041\"\\""#,
+            r#""面试-7""#,
+            "null",
+        ];
+        let rest = r#""external_application_id":"6960663240925956437","participate_status":1,"begin_time":1,"end_time":2"#;
+        for id in ids {
+            for body in [
+                format!(r#"{{"external_id":{id},{rest}}}"#),
+                format!(r#"{{{rest}, "external_id" : {id} }}"#),
+            ] {
+                let typed: CreateExternalInterviewRequest = serde_json::from_str(&body).unwrap();
+                let encoded = EncodedCreate::new(Bytes::from(body.clone())).unwrap();
+                assert_eq!(
+                    encoded.external_id(),
+                    typed.external_id.as_deref(),
+                    "{body}"
+                );
+                assert_eq!(encoded.keyed(), typed.idempotency_key().is_some(), "{body}");
+            }
+        }
     }
 
     #[test]

@@ -67,10 +67,16 @@ mod tests {
         .unwrap()
     }
 
-    /// The request as the check decided it (the sending pass must agree).
+    /// The request as the check decided it (the sending pass must agree), after checking that
+    /// its body decodes to the very request the check decoded.
     fn checked(checker: &Checker, record: &str) -> EncodedCreate {
         let valid = checker.check_bytes(record.as_bytes(), None).valid.unwrap();
-        sendable_of(valid, Bytes::copy_from_slice(record.as_bytes())).unwrap()
+        let decoded = valid.request.clone();
+        let request = sendable_of(valid, Bytes::copy_from_slice(record.as_bytes())).unwrap();
+        let sent: feishu_hire_types::CreateExternalInterviewRequest =
+            serde_json::from_slice(request.body()).unwrap();
+        assert_eq!(sent, decoded);
+        request
     }
 
     #[test]

@@ -259,10 +259,12 @@ impl Reading {
             let batch = match waiting.held.take() {
                 Some(batch) => batch,
                 None => {
-                    let mut batch = Vec::new();
+                    let (mut batch, mut bytes) = (Vec::new(), 0);
                     while batch.len() < JOBS_PER_BATCH
+                        && bytes < BATCH_BYTES
                         && let Some(record) = waiting.pop(vouched)
                     {
+                        bytes += record.bytes.len();
                         batch.extend(self.decode(record));
                     }
                     if batch.is_empty() {
@@ -307,8 +309,15 @@ impl Reading {
 /// up to this many bytes of them; then the read waits for the loop.
 const READ_AHEAD_BYTES: usize = 1024 * 1024;
 
-/// Records handed to the sending loop at a time: fewer wake-ups of it and of this thread.
+/// Records handed to the sending loop at a time, at most: fewer wake-ups of it and of this
+/// thread.
 const JOBS_PER_BATCH: usize = 64;
+
+/// Bytes of records handed on at a time, at most (one record over it still makes a batch).
+/// Besides [`READ_AHEAD_BYTES`] of records waiting here, at most four batches are on their
+/// way (one held here, two in the channel, one in the sending loop's queue), so this bounds
+/// the memory they take whatever `--max-record-bytes` allows.
+const BATCH_BYTES: usize = 64 * 1024;
 
 /// The records of the sending pass not yet handed on, in input order.
 #[derive(Default)]
