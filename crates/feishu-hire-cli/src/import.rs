@@ -14,21 +14,25 @@
 //!    the SHA-256 of the input up to a checkpoint past it matches the check's (every 256 KiB,
 //!    and the whole input's at the end), so its bytes are the ones checked and are only
 //!    decoded; the records of a part that changed are not sent. `--concurrency` at a time,
-//!    paced by the client's rate limiter, which also retries what is safe to retry. Each
-//!    request's intent is journaled before it goes out and its answer as it arrives; each
-//!    failure goes to the failures file ([`crate::failures`]). A resumed run first checks
+//!    paced by the client's rate limiter, which also retries what is safe to retry: by
+//!    `--concurrency` tasks that each go from an answer to their next request at once. Each
+//!    request's intent is journaled before it goes out (a few records' together) and its
+//!    answer before it is counted (the answers of about a millisecond together: see
+//!    [`crate::journal`]); each failure goes to the failures file ([`crate::failures`]). A resumed run first checks
 //!    the target ([`crate::settle`]) for the records an earlier run sent without getting an
 //!    answer (it was killed) and for those it created "maybe twice" without checking: only
 //!    the ones the target does not hold are sent again.
 //! 4. On **Ctrl-C or SIGTERM**, stop taking records, finish the requests in flight, close the
-//!    journal, print the summary (exit 130); a second Ctrl-C abandons the requests in flight
+//!    intents of records journaled but never sent, close the journal, print the summary
+//!    (exit 130); a second Ctrl-C abandons the requests in flight
 //!    (the next run checks the target for their records before it sends them again).
 //!    An error that would fail every record (credentials or permission refused, the target
 //!    unreachable, the journal unwritable) stops the run the same way (exit 3).
 //!
 //! The code: [`import`] runs an `ImportSession` (`session`) (the input and every file the
 //! import writes: opened, checked and bound to the journal before anything is sent, cleaned
-//! up on a refusal), then a `Run` (`run`: sending, journaling, counting), whose uncertain
+//! up on a refusal), then a `Run` (`run`: journaling the answers, counting; its `senders`
+//! journal the intents and send), whose uncertain
 //! records `settling` checks; `reading` reads the input again, `paths` decides where the
 //! outputs go.
 //!
@@ -38,6 +42,7 @@
 mod paths;
 mod reading;
 mod run;
+mod senders;
 mod session;
 mod settling;
 
@@ -303,7 +308,7 @@ pub async fn import(
             config,
             target,
             reading: &running.reading,
-            journal: &running.journal,
+            journal: running.journal.writer(),
             console,
         };
         run.go(&cx, plan, &mut running.failures, &mut interrupts)

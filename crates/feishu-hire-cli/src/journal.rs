@@ -45,12 +45,16 @@
 //!   stopped before its end-of-run check) is checked by the next run.
 //!
 //! # Durability
-//! Each line is written (`write`) as soon as its answer arrives, before the answer is counted,
-//! and each intent before its request is sent (in [`JournalWriter::append`] or
-//! [`JournalWriter::append_all`], not queued); lines that are ready together (answers that
-//! arrived together, the intents of requests about to go out together) share one `write`.
-//! So a killed process (even SIGKILL) loses nothing it had been told, nor what it was about to
-//! ask. Lines are `fsync`ed in batches (every 256 lines, with the first line written a second
+//! Each intent is written (`write`) before its request is sent, and each answer before it is
+//! counted ([`JournalWriter::append`] and [`JournalWriter::append_all`] write at once, not
+//! queued); lines that are ready together share one `write`. The importer journals the intents
+//! of the next few records together (at most `--concurrency`, each with an `external_id`; a
+//! record without one gets its intent alone, just before it is sent) and the answers that
+//! arrived within about a millisecond together (`import/senders.rs`); the intents of records
+//! a stopping run never sent are closed as `failed`, "not sent". So a killed process (even
+//! SIGKILL) loses nothing it had been told: what it had not yet written is left as an open
+//! intent, which the next run checks in the target before it sends the record again.
+//! Lines are `fsync`ed in batches (every 256 lines, with the first line written a second
 //! or more after the last `fsync`, and at the end), by a thread of the journal's own
 //! (`journal/syncer.rs`) so that the sending never waits for the disk; a power cut loses at
 //! most the lines since the last `fsync` that completed (the last batch or two), whose
@@ -61,7 +65,7 @@
 //! # Memory
 //! Reading a journal keeps one bit per record (confirmed or not), plus the ordinals of the
 //! records still uncertain: `sending` without an answer (at most the requests in flight when
-//! a run stopped), and `uncertain` failures and `maybe_twice` creations without a check.
+//! a run was killed, and a few records about to go), and `uncertain` failures and `maybe_twice` creations without a check.
 //!
 //! # Locking
 //! An import holds an exclusive lock on its journal ([`std::fs::File::try_lock`]) for its whole
@@ -655,8 +659,8 @@ impl Journal {
                 file: Some(self.file),
                 unsynced: 0,
                 last_sync: Instant::now(),
+                syncer,
             }),
-            syncer,
         }
     }
 }
@@ -687,8 +691,6 @@ fn sync_parent_dir(path: &Path) {
 pub struct JournalWriter {
     path: PathBuf,
     state: Mutex<WriterState>,
-    /// Where the `fsync`s happen, off the caller's thread (see `journal/syncer.rs`).
-    syncer: Option<Syncer>,
 }
 
 #[derive(Debug)]
@@ -697,6 +699,8 @@ struct WriterState {
     file: Option<File>,
     unsynced: u32,
     last_sync: Instant,
+    /// Where the `fsync`s happen, off the caller's thread (see `journal/syncer.rs`).
+    syncer: Option<Syncer>,
 }
 
 impl JournalWriter {
@@ -710,15 +714,20 @@ impl JournalWriter {
     /// `write_all` before this returns, so a kill, even SIGKILL, cannot lose one of them (it
     /// can only cut the last line short, which opening drops); `fsync`ed with their batch, in
     /// the background (a failed `fsync` is reported by the next append, and stops the journal).
-    pub fn append_all(&self, entries: &[JournalEntry]) -> Result<(), JournalError> {
-        let Some(first) = entries.first() else {
-            return Ok(());
-        };
-        let mut lines = encode_line(first);
-        for entry in &entries[1..] {
+    pub fn append_all<'a>(
+        &self,
+        entries: impl IntoIterator<Item = &'a JournalEntry>,
+    ) -> Result<(), JournalError> {
+        let mut lines = Vec::with_capacity(256);
+        let mut count: u32 = 0;
+        for entry in entries {
             // Our journal types always serialize.
             let _ = serde_json::to_writer(&mut lines, entry);
             lines.push(b'\n');
+            count = count.saturating_add(1);
+        }
+        if count == 0 {
+            return Ok(());
         }
         // A poisoned lock only means another append panicked; the file is still whole.
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -730,12 +739,11 @@ impl JournalWriter {
         };
         // A failed background `fsync` stops the journal at the next append, as an `fsync`
         // failing here would have.
-        let synced = self.syncer.as_ref().map_or(Ok(()), Syncer::check);
+        let synced = state.syncer.as_ref().map_or(Ok(()), Syncer::check);
         let written = synced.and_then(|()| file.write_all(&lines)).and_then(|()| {
-            let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
             state.unsynced = state.unsynced.saturating_add(count);
             if state.unsynced >= SYNC_EVERY_LINES || state.last_sync.elapsed() >= SYNC_EVERY {
-                match &self.syncer {
+                match &state.syncer {
                     Some(syncer) => syncer.request()?,
                     None => file.sync_data()?,
                 }
@@ -753,13 +761,24 @@ impl JournalWriter {
         })
     }
 
+    /// Closes the journal at once, as a kill would (no last `fsync` beyond one already asked
+    /// for), releasing its lock even while others still hold this writer: their appends fail
+    /// from then on. For an import dropped mid-run, whose sending tasks end only a moment
+    /// later, so that the next import can lock the journal at once.
+    pub fn abandon(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.file = None;
+        // Joins the sync thread, which closes its handle of the file.
+        drop(state.syncer.take());
+    }
+
     /// `fsync`s everything and releases the lock.
     pub fn close(self) -> Result<(), JournalError> {
-        let background = self.syncer.map_or(Ok(()), Syncer::finish);
-        let state = self
+        let mut state = self
             .state
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
+        let background = state.syncer.take().map_or(Ok(()), Syncer::finish);
         if let Err(source) = background {
             return Err(JournalError::Io {
                 path: self.path,

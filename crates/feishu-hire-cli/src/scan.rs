@@ -4,8 +4,9 @@
 //! ([`crate::duplicates`]), and the input's SHA-256 is computed for the journal.
 //!
 //! What it keeps per record is one bit (valid or not), so it runs in flat memory. Records are
-//! checked in batches on every core (up to 4), each batch's outcomes then taken in input order,
-//! so the messages and the report are those of a check one record at a time.
+//! read, checked on every core (up to 4) and taken in input order all at once, in batches
+//! (`scan/pipeline.rs`), so the messages and the report are those of a check one record at a
+//! time.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -22,6 +23,10 @@ use crate::derive_id::derive_external_id;
 use crate::duplicates::SeenIds;
 use crate::failures::{FailureKind, FailureReport, FailuresWriter};
 use crate::input::{HashingReader, InputDigest, InputError, InputFormat, RawRecord, RecordReader};
+
+use pipeline::{CheckedBatch, Flow, Stop};
+
+mod pipeline;
 
 /// How many lines of records without `external_id` are listed when the import refuses.
 const LINES_LISTED: usize = 5;
@@ -146,7 +151,7 @@ pub fn scan_file(
 ) -> io::Result<ScanReport> {
     let mut file = file;
     file.seek(SeekFrom::Start(0))?;
-    let mut reader = RecordReader::new(
+    let reader = RecordReader::new(
         BufReader::with_capacity(64 * 1024, HashingReader::new(file)),
         format,
         checker.max_record_bytes(),
@@ -168,22 +173,19 @@ pub fn scan_file(
         broken: None,
     };
     let mut seen = SeenIds::new();
-    let threads = check_threads();
-    let mut batch = Vec::new();
-    loop {
-        // A batch of records is checked on every core at once (the check is most of this
-        // pass's work); the outcomes are then taken in input order, as one at a time would.
-        let stopped = read_batch(&mut reader, &mut batch, cancel);
-        if matches!(stopped, Some(Stop::Cancelled)) {
-            return Ok(report);
-        }
-        let outcomes = check_all(checker, &batch, threads);
+    // Records are read, checked (on every core) and taken in input order at once, in batches.
+    let read = pipeline::check_in_order(reader, checker, cancel, |batch| {
+        let CheckedBatch {
+            records,
+            outcomes,
+            stopped,
+        } = batch;
         // The batch's findings, printed together (one write for the batch).
         let mut findings = String::new();
-        for (record, outcome) in batch.iter().zip(&outcomes) {
+        for (record, outcome) in records.iter().zip(&outcomes) {
             if cancel.load(Ordering::Relaxed) {
                 console.lines(&findings);
-                return Ok(report);
+                return Ok(Flow::Stop);
             }
             for finding in &outcome.findings {
                 let _ = writeln!(findings, "{source}:{}: {finding}", record.line);
@@ -196,17 +198,21 @@ pub fn scan_file(
         }
         console.lines(&findings);
         match stopped {
-            None => {}
-            Some(Stop::End) => break,
-            Some(Stop::Cancelled) => return Ok(report),
-            Some(Stop::Failed(error)) => return Err(error),
+            None => Ok(Flow::More),
+            Some(Stop::End) => Ok(Flow::Ended),
+            Some(Stop::Cancelled) => Ok(Flow::Stop),
+            Some(Stop::Failed(error)) => Err(error),
             Some(Stop::Broken(broken)) => {
                 console.line(format!("{source}: error: {broken}"));
                 report.broken = Some(broken.to_string());
-                break;
+                Ok(Flow::Ended)
             }
         }
-    }
+    })?;
+    let Some(reader) = read else {
+        // Cancelled: the report so far.
+        return Ok(report);
+    };
     report.format = reader.format();
     let hashing = reader.into_inner().into_inner();
     report.digest = hashing.finish()?;
@@ -214,86 +220,6 @@ pub fn scan_file(
         find_duplicates(file, source, checker, seen, &mut report, console, failures)?;
     }
     Ok(report)
-}
-
-/// Records checked together, at most (and at most [`BATCH_BYTES`] of them): enough to keep
-/// every core busy, few enough that memory stays flat and Ctrl-C is seen at once.
-const BATCH_RECORDS: usize = 512;
-
-/// Bytes of records checked together, at most (one record over it still makes a batch).
-const BATCH_BYTES: usize = 1024 * 1024;
-
-/// Threads that check records at once, at most.
-const MAX_CHECK_THREADS: usize = 4;
-
-/// Why a batch ended before it was full.
-enum Stop {
-    /// The input ended.
-    End,
-    /// `cancel` was set.
-    Cancelled,
-    /// Reading failed (after the records before it, which are still taken).
-    Failed(io::Error),
-    /// The JSON array is broken here (likewise).
-    Broken(InputError),
-}
-
-/// The threads the check runs on: one per core, up to [`MAX_CHECK_THREADS`].
-fn check_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(MAX_CHECK_THREADS)
-}
-
-/// Reads the next batch of records into `batch`; why it ended early, if it did.
-fn read_batch<R: io::BufRead>(
-    reader: &mut RecordReader<R>,
-    batch: &mut Vec<RawRecord>,
-    cancel: &AtomicBool,
-) -> Option<Stop> {
-    batch.clear();
-    let mut bytes = 0;
-    while batch.len() < BATCH_RECORDS && bytes < BATCH_BYTES {
-        if cancel.load(Ordering::Relaxed) {
-            return Some(Stop::Cancelled);
-        }
-        match reader.next() {
-            None => return Some(Stop::End),
-            Some(Ok(record)) => {
-                bytes += record.bytes.len();
-                batch.push(record);
-            }
-            Some(Err(InputError::Io(error))) => return Some(Stop::Failed(error)),
-            Some(Err(broken)) => return Some(Stop::Broken(broken)),
-        }
-    }
-    None
-}
-
-/// The outcomes of checking `records`, in order, on up to `threads` threads.
-fn check_all(checker: &Checker, records: &[RawRecord], threads: usize) -> Vec<CheckOutcome> {
-    let check = |part: &[RawRecord]| -> Vec<CheckOutcome> {
-        part.iter()
-            .map(|record| checker.check_bytes(&record.bytes, record.oversize))
-            .collect()
-    };
-    if threads < 2 || records.len() < 2 {
-        return check(records);
-    }
-    let mut parts = records.chunks(records.len().div_ceil(threads));
-    let first = parts.next().unwrap_or_default();
-    std::thread::scope(|scope| {
-        let others: Vec<_> = parts.map(|part| scope.spawn(move || check(part))).collect();
-        let mut outcomes = check(first);
-        for other in others {
-            match other.join() {
-                Ok(part) => outcomes.extend(part),
-                // A panic in the check is a bug; it ends the run as it would on one thread.
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        outcomes
-    })
 }
 
 /// Takes one record's outcome into the report: valid ones noted (with their `external_id`),

@@ -2,7 +2,6 @@
 //! and answer is journaled, failures go to the failures file, and the counts of the summary
 //! are kept; Ctrl-C, SIGTERM and errors every record would hit stop it.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,18 +10,19 @@ use std::time::{Duration, Instant};
 use feishu_hire_client::{CreateOutcome, Delivery, Error as ClientError};
 use feishu_hire_types::ErrorCategory;
 use tokio::sync::mpsc;
-use tokio::task::{JoinError, JoinSet};
+use tokio::task::JoinError;
 
 use crate::bitset::Bitset;
 use crate::console::{Console, Progress};
 use crate::failures::{FailureKind, FailureReport, FailuresWriter};
 use crate::input::InputDigest;
-use crate::journal::{EntryResult, JournalEntry, JournalWriter};
+use crate::journal::{JournalEntry, JournalWriter};
 use crate::scan::ScanReport;
 use crate::settle::Doubt;
 use crate::summary::{Ending, Summary, peak_memory_bytes};
 
 use super::reading::{Job, Reading};
+use super::senders::{Answer, Report, Senders, failure_reason, not_sent_entry};
 use super::session::Plan;
 use super::settling::{Origin, Pending, Settled};
 use super::{ImportConfig, Interrupts, Target, base_url_hint, exit_code, interrupted, preflight};
@@ -31,17 +31,23 @@ use super::{ImportConfig, Interrupts, Target, base_url_hint, exit_code, interrup
 /// the target is unreachable and every further record would fail the same way.
 const UNREACHABLE_AFTER: u32 = 25;
 
+/// How long an answer waits, at most, for others to share its journal write (it is counted
+/// once written). A kill in between leaves its intent open, so the next run checks the
+/// target for it, as for a request in flight. Not for a record without `external_id`, which
+/// could not be checked: its answer is written at once.
+const ANSWERS_WAIT: Duration = Duration::from_millis(1);
+
+/// Answers written together, at most.
+const ANSWERS_PER_WRITE: usize = 256;
+
 /// What the phases of a run share, unchanged while it runs.
 pub(super) struct Context<'a> {
     pub(super) config: &'a ImportConfig,
     pub(super) target: &'a Target,
     pub(super) reading: &'a Reading,
-    pub(super) journal: &'a JournalWriter,
+    pub(super) journal: &'a Arc<JournalWriter>,
     pub(super) console: &'a Console,
 }
-
-/// A request in flight: its record, and what the client made of it.
-type Answered = (Job, Result<CreateOutcome, ClientError>);
 
 /// The sending phase's state.
 pub(super) struct Run {
@@ -69,7 +75,7 @@ pub(super) struct Run {
     pub(super) pending: Vec<Pending>,
     /// Records an earlier run left uncertain (see [`super::settling::EarlierDoubts`]).
     pub(super) uncertain_earlier: u64,
-    /// Request tasks that panicked: their records count as not sent.
+    /// Sending tasks that panicked: their records count as not sent.
     pub(super) panicked: u64,
     pub(super) unanswered_in_a_row: u32,
     /// The target's base URL, for hints when answers suggest it is wrong.
@@ -167,8 +173,8 @@ impl Run {
         sending_secs
     }
 
-    /// Sends the records of `to_send`, `--concurrency` at a time, until they are all
-    /// answered or the run stops.
+    /// Sends the records of `to_send`, `--concurrency` at a time (see [`super::senders`]),
+    /// until they are all answered or the run stops, counting the answers as they come.
     pub(super) async fn send(
         &mut self,
         cx: &Context<'_>,
@@ -176,11 +182,10 @@ impl Run {
         failures: &mut FailuresWriter,
         interrupts: &mut Interrupts,
     ) {
-        let concurrency = cx.config.concurrency.max(1);
         let (mut progress, console) =
             Progress::start(cx.config.progress, to_send.len(), cx.console);
-        // Jobs come in batches: one wake-up of this loop per batch, not per record.
-        let (jobs_sender, mut jobs) = mpsc::channel::<Vec<Job>>(2);
+        // Jobs come in batches: one hand-over per batch, not per record.
+        let (jobs_sender, jobs) = mpsc::channel::<Vec<Job>>(2);
         let stop_reading = Arc::new(AtomicBool::new(false));
         let reader = {
             let mut reading = cx.reading.clone();
@@ -188,66 +193,92 @@ impl Run {
             let stop = Arc::clone(&stop_reading);
             tokio::task::spawn_blocking(move || reading.read_jobs(&to_send, &jobs_sender, &stop))
         };
-        let mut queue: VecDeque<Job> = VecDeque::new();
-        let mut in_flight: JoinSet<Answered> = JoinSet::new();
-        // Journal lines of answers not yet written: they go out with the next intents.
-        let mut answers: Vec<JournalEntry> = Vec::new();
-        let mut input_done = false;
-        let mut interrupts_open = true;
-        let mut ticker = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            // The answers that arrived and the intents of the records that can go out now
-            // are journaled with one write, before those records are sent.
-            let room = if self.stopping() {
+        let (reports_sender, mut reports) = mpsc::unbounded_channel();
+        let mut senders = Senders::start(
+            if self.stopping() {
                 0
             } else {
-                concurrency.saturating_sub(in_flight.len())
+                cx.config.concurrency.max(1)
+            },
+            jobs,
+            cx.target.client.clone(),
+            Arc::clone(cx.journal),
+            &self.base_url,
+            &reports_sender,
+        );
+        drop(reports_sender);
+        let mut reports_open = true;
+        let mut interrupts_open = true;
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        // Answers wait here a moment, so that many share one journal write.
+        let mut unwritten: Vec<Report> = Vec::new();
+        let write_due = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(write_due);
+        while reports_open || !senders.all_ended() || !unwritten.is_empty() {
+            let flush = tokio::select! {
+                changed = interrupts.changed(), if interrupts_open => {
+                    match changed {
+                        Err(_) => interrupts_open = false,
+                        Ok(()) => {
+                            let count = *interrupts.borrow_and_update();
+                            self.interrupt(count, &mut senders, &console);
+                        }
+                    }
+                    false
+                }
+                report = reports.recv(), if reports_open => match report {
+                    None => {
+                        reports_open = false;
+                        true
+                    }
+                    Some(report) => {
+                        if unwritten.is_empty() {
+                            write_due.as_mut().reset(tokio::time::Instant::now() + ANSWERS_WAIT);
+                        }
+                        unwritten.push(report);
+                        while let Ok(more) = reports.try_recv() {
+                            unwritten.push(more);
+                        }
+                        unwritten.len() >= ANSWERS_PER_WRITE
+                            || unwritten.iter().any(Report::needs_writing_at_once)
+                    }
+                },
+                () = &mut write_due, if !unwritten.is_empty() => true,
+                Some(ended) = senders.ended(), if !senders.all_ended() => {
+                    self.sender_ended(ended, &console);
+                    false
+                }
+                _ = ticker.tick() => {
+                    progress.tick();
+                    false
+                }
             };
-            let starting: Vec<Job> = queue.drain(..room.min(queue.len())).collect();
-            if !answers.is_empty() || !starting.is_empty() {
-                let answered = answers.len() as u64;
-                self.start(&mut answers, starting, cx, &mut in_flight);
+            if flush && !unwritten.is_empty() {
+                let answered =
+                    self.reported(std::mem::take(&mut unwritten), cx, failures, &console);
                 for _ in 0..answered {
                     progress.inc();
                 }
-            }
-            if (input_done && queue.is_empty() || self.stopping()) && in_flight.is_empty() {
-                break;
-            }
-            tokio::select! {
-                changed = interrupts.changed(), if interrupts_open => match changed {
-                    Err(_) => interrupts_open = false,
-                    Ok(()) => {
-                        let count = *interrupts.borrow_and_update();
-                        self.interrupt(count, &mut in_flight, &console);
-                    }
-                },
-                Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    // Answers that arrived together are journaled together.
-                    let mut batch = vec![joined];
-                    while let Some(more) = in_flight.try_join_next() {
-                        batch.push(more);
-                    }
-                    self.joined(batch, &mut answers, failures, &console, &cx.reading.source);
+                if self.stopping() {
+                    senders.stop();
                 }
-                batch = jobs.recv(), if !self.stopping() && !input_done && queue.is_empty() => {
-                    match batch {
-                        Some(batch) => queue.extend(batch),
-                        None => input_done = true,
-                    }
-                }
-                _ = ticker.tick() => progress.tick(),
             }
         }
         progress.finish();
         stop_reading.store(true, Ordering::Relaxed);
-        drop(jobs);
+        let never_sent = senders.never_sent().await;
+        let closing: Vec<JournalEntry> = never_sent.iter().map(not_sent_entry).collect();
+        if let Err(error) = cx.journal.append_all(&closing) {
+            self.abort(error.to_string());
+        }
+        // The last holder of the reader's channel: the reader stops, if it has not yet.
+        drop(senders);
         self.reading_ended(reader.await, &cx.reading.source);
     }
 
     /// A Ctrl-C or SIGTERM (`count` so far): the first finishes the requests in flight, the
     /// second abandons them.
-    fn interrupt(&mut self, count: u32, in_flight: &mut JoinSet<Answered>, console: &Console) {
+    fn interrupt(&mut self, count: u32, senders: &mut Senders, console: &Console) {
         if count >= 2 {
             // A second signal may arrive before the first was seen (both during the checking
             // pass, say): it must stop the run too, not only the requests.
@@ -256,77 +287,63 @@ impl Run {
             }
             console.line(format!(
                 "interrupted again: abandoning {} requests in flight (the next run checks the target for their records before sending them again)",
-                in_flight.len()
+                senders.in_flight()
             ));
-            in_flight.abort_all();
+            senders.abort();
         } else if !self.stopping() {
             self.ending = Ending::Interrupted;
+            senders.stop();
             console.line(format!(
                 "interrupted: finishing the {} requests in flight, then stopping (Ctrl-C again to stop at once)",
-                in_flight.len()
+                senders.in_flight()
             ));
         }
     }
 
-    /// Request tasks that ended together: their answers are recorded, and their journal
-    /// entries added to `answers` (written before they count as done: see [`Run::start`]).
-    fn joined(
+    /// What the senders reported together: the answers are journaled with one write, then
+    /// counted (a failed write stops the run, as does a sender's); returns how many.
+    fn reported(
         &mut self,
-        batch: Vec<Result<Answered, JoinError>>,
-        answers: &mut Vec<JournalEntry>,
+        batch: Vec<Report>,
+        cx: &Context<'_>,
         failures: &mut FailuresWriter,
         console: &Console,
-        source: &str,
-    ) {
-        for joined in batch {
-            match joined {
-                Ok((job, result)) => {
-                    answers.push(self.record(job, result, failures, console, source));
-                }
-                // Abandoned by a second Ctrl-C: counted as not sent.
-                Err(error) if error.is_cancelled() => {}
-                Err(error) => {
-                    // A bug, not an answer: its record is not sent (the next run checks and
-                    // sends it again), but the run must not claim success.
-                    self.panicked += 1;
-                    console.line(format!(
-                        "error: a request task failed ({error}); its record counts as not sent"
-                    ));
-                }
+    ) -> usize {
+        let mut answers = Vec::with_capacity(batch.len());
+        for report in batch {
+            match report {
+                Report::Answered(answer) => answers.push(answer),
+                Report::JournalFailed(error) => self.abort(error.to_string()),
             }
         }
+        // If this write fails, the answers still count (they arrived); the journal lacks
+        // them, so the next run checks the target for their records.
+        if let Err(error) = cx
+            .journal
+            .append_all(answers.iter().map(|answer| &answer.entry))
+        {
+            self.abort(error.to_string());
+        }
+        let answered = answers.len();
+        for answer in answers {
+            self.record(answer, failures, console, &cx.reading.source);
+        }
+        answered
     }
 
-    /// Journals `answers` (taken) and the intents of `batch` with one write, then sends the
-    /// records of `batch`. The intents go to the journal before the requests go out, so that
-    /// a kill while one is in flight leaves a trace the next run checks instead of sending it
-    /// blind; if the write fails, nothing of `batch` is sent.
-    fn start(
-        &mut self,
-        answers: &mut Vec<JournalEntry>,
-        batch: Vec<Job>,
-        cx: &Context<'_>,
-        in_flight: &mut JoinSet<Answered>,
-    ) {
-        let mut lines = std::mem::take(answers);
-        lines.extend(batch.iter().map(|job| {
-            JournalEntry::new(
-                job.ordinal,
-                job.line,
-                job.external_id.clone(),
-                EntryResult::Sending,
-            )
-        }));
-        if let Err(error) = cx.journal.append_all(&lines) {
-            self.abort(error.to_string());
-            return;
-        }
-        for job in batch {
-            let client = cx.target.client.clone();
-            in_flight.spawn(async move {
-                let result = client.create_external_interview_encoded(&job.request).await;
-                (job, result)
-            });
+    /// A sending task ended: a panic is a bug, not an answer. Its record is not sent (the
+    /// next run checks and sends it again), but the run must not claim success.
+    fn sender_ended(&mut self, ended: Result<(), JoinError>, console: &Console) {
+        match ended {
+            // Ended, or abandoned by a second Ctrl-C (its record counts as not sent).
+            Ok(()) => {}
+            Err(error) if error.is_cancelled() => {}
+            Err(error) => {
+                self.panicked += 1;
+                console.line(format!(
+                    "error: a sending task failed ({error}); its record counts as not sent"
+                ));
+            }
         }
     }
 
@@ -362,59 +379,40 @@ impl Run {
         }
     }
 
-    /// Counts an answer and reports a failure; returns its journal entry, which the caller
-    /// writes (with the others that arrived together).
+    /// Counts an answer (journaled) and reports a failure.
     fn record(
         &mut self,
-        job: Job,
-        result: Result<CreateOutcome, ClientError>,
+        answer: Answer,
         failures: &mut FailuresWriter,
         console: &Console,
         source: &str,
-    ) -> JournalEntry {
-        let mut entry = JournalEntry::new(
-            job.ordinal,
-            job.line,
-            job.external_id.clone(),
-            EntryResult::Failed,
-        );
+    ) {
+        let Answer { job, result, entry } = answer;
         match result {
-            Ok(outcome) => self.record_answer(&job, &outcome, &mut entry),
+            Ok(outcome) => self.record_answer(&job, &outcome, &entry),
             Err(error) if error.is_token_error() && !error.may_have_been_created() => {
                 // Never sent: no token could be had for it. The run stops (every record
                 // would need a token); the record counts as not sent and the next run sends
-                // it. Nothing to fix in the failures file; the journal closes its intent, so
-                // that the next run need not check the target for it first.
-                entry.reason = Some(format!("not sent: {error}"));
+                // it. Nothing to fix in the failures file.
                 self.check_fatal(&error);
             }
             Err(error) => {
-                self.record_failure(&job, &error, &mut entry, failures, console, source);
+                self.record_failure(&job, &error, &entry, failures, console, source);
                 self.check_fatal(&error);
             }
         }
-        entry
     }
 
     /// A create the target answered as done: created (maybe twice, if an earlier attempt may
     /// have been processed too) or already present.
-    fn record_answer(&mut self, job: &Job, outcome: &CreateOutcome, entry: &mut JournalEntry) {
+    fn record_answer(&mut self, job: &Job, outcome: &CreateOutcome, entry: &JournalEntry) {
         self.unanswered_in_a_row = 0;
-        entry.id = outcome.interview().and_then(|i| i.id.clone());
-        entry.log_id = outcome.meta().log_id.clone();
-        match outcome {
-            CreateOutcome::AlreadyExists { code, .. } => {
-                entry.result = EntryResult::AlreadyExists;
-                entry.code = Some(*code);
-                self.already_present += 1;
-            }
-            _ => {
-                entry.result = EntryResult::Created;
-                self.created += 1;
-                if outcome.meta().earlier_attempt_may_have_been_processed {
-                    entry.maybe_twice = true;
-                    self.doubt(job, Doubt::CreatedMaybeTwice, entry, None);
-                }
+        if let CreateOutcome::AlreadyExists { .. } = outcome {
+            self.already_present += 1;
+        } else {
+            self.created += 1;
+            if entry.maybe_twice {
+                self.doubt(job, Doubt::CreatedMaybeTwice, entry, None);
             }
         }
     }
@@ -425,17 +423,14 @@ impl Run {
         &mut self,
         job: &Job,
         error: &ClientError,
-        entry: &mut JournalEntry,
+        entry: &JournalEntry,
         failures: &mut FailuresWriter,
         console: &Console,
         source: &str,
     ) {
         self.failed += 1;
         let maybe = error.may_have_been_created();
-        let mut reason = error.to_string();
-        reason.push_str(&base_url_hint(&self.base_url, error));
-        entry.code = error.code();
-        entry.log_id = error.log_id().map(str::to_owned);
+        let reason = failure_reason(error, &self.base_url);
         let report = FailureReport {
             failures_line: None,
             input_line: job.line,
@@ -447,13 +442,9 @@ impl Run {
             log_id: error.log_id().map(str::to_owned),
             feishu_ids: Vec::new(),
         };
-        if job.external_id.is_some()
+        if entry.uncertain
             && let Some(doubt) = crate::settle::doubt_of(error)
         {
-            entry.uncertain = true;
-            entry.reason = Some(format!(
-                "{reason} (uncertain: checked against the target at the end of the run)"
-            ));
             console.line(format!(
                 "{source}:{}: uncertain: {reason}; it is checked against the target at the end of the run",
                 job.line
@@ -462,15 +453,11 @@ impl Run {
             return;
         }
         self.failed_maybe_created += u64::from(maybe);
-        if maybe && job.external_id.is_some() {
-            reason.push_str(
-                " (may have been created; re-sending within 24 h is safe with an external_id)",
-            );
-        } else if maybe {
+        if maybe && job.external_id.is_none() {
             self.failed_maybe_created_without_id += 1;
-            reason.push_str(" (may have been created; it has no external_id, so check the target before re-sending it or it may be created twice)");
         }
-        entry.reason = Some(reason.clone());
+        // The reason as journaled, with what "may have been created" means for this record.
+        let reason = entry.reason.clone().unwrap_or(reason);
         console.line(format!("{source}:{}: failed: {reason}", job.line));
         let report = FailureReport { reason, ..report };
         if let Err(io_error) = failures.add(Some(&job.bytes), report) {

@@ -57,13 +57,58 @@ pub(super) struct Plan {
 /// The session once sending starts: the journal open for entries, the failures file, and
 /// how to read the input again.
 pub(super) struct Running {
-    pub(super) journal: JournalWriter,
+    pub(super) journal: OwnedJournal,
     pub(super) failures: FailuresWriter,
     pub(super) reading: Reading,
     pub(super) journal_shown: Option<String>,
     /// Keeps a spooled stdin and a temporary journal's directory until the end.
     _input: InputFile,
     _temporary_dir: Option<tempfile::TempDir>,
+}
+
+/// The journal of a running import, shared with its sending tasks (which journal the
+/// intents). Dropped before it is closed (the import dropped mid-run, as a kill would end
+/// it), it is abandoned at once ([`JournalWriter::abandon`]), so its lock does not outlive
+/// the import by the moment its tasks take to end.
+pub(super) struct OwnedJournal {
+    writer: Arc<JournalWriter>,
+    /// Set by `close`, so that dropping does not abandon it.
+    closing: bool,
+}
+
+impl OwnedJournal {
+    fn new(writer: JournalWriter) -> Self {
+        Self {
+            writer: Arc::new(writer),
+            closing: false,
+        }
+    }
+
+    pub(super) fn writer(&self) -> &Arc<JournalWriter> {
+        &self.writer
+    }
+
+    /// `fsync`s everything and releases the lock; the sending tasks must have ended.
+    pub(super) fn close(mut self) -> Result<(), String> {
+        self.closing = true;
+        let writer = Arc::clone(&self.writer);
+        drop(self);
+        match Arc::try_unwrap(writer) {
+            Ok(writer) => writer.close().map_err(|error| error.to_string()),
+            Err(shared) => {
+                shared.abandon();
+                Err("a sending task outlived the run, so the journal was closed without a last sync".to_owned())
+            }
+        }
+    }
+}
+
+impl Drop for OwnedJournal {
+    fn drop(&mut self) {
+        if !self.closing {
+            self.writer.abandon();
+        }
+    }
 }
 
 impl ImportSession {
@@ -318,7 +363,7 @@ impl ImportSession {
         console: &Console,
     ) -> Running {
         Running {
-            journal: self.journal.into_writer(),
+            journal: OwnedJournal::new(self.journal.into_writer()),
             failures: self.failures,
             reading: Reading {
                 input: Arc::clone(&self.input.file),

@@ -382,6 +382,77 @@ async fn a_second_interrupt_seen_at_once_stops_the_run_too() {
     assert!(summary.not_sent > 0, "{summary:?}");
 }
 
+/// The journal's record entries (header lines left out), in order.
+fn journal_entries(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|entry| entry.get("record").is_some())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_leaves_no_intent_open_and_the_next_sends_the_rest_unchecked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, ids) = write_input(dir.path(), "in.jsonl", 300, 24);
+    let faults = FaultConfig::none()
+        .delay_rate(1.0)
+        .delay(Duration::from_millis(20));
+    let sandbox = sandbox(IdempotencyMode::ReturnStored, faults).await;
+    let target = target(&sandbox, 3);
+    let journal = dir.path().join("j");
+    let mut config = config(&input, &journal);
+    config.concurrency = 4;
+    let (console, output) = Console::buffer();
+    let (interrupt, interrupts) = tokio::sync::watch::channel(0u32);
+    let importing = tokio::spawn({
+        let (config, target, console) = (config.clone(), target.clone(), console.clone());
+        async move { import(&config, &target, interrupts, &console).await }
+    });
+    while sandbox.stats().create_attempts < 10 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    interrupt.send(1).unwrap();
+    let first = importing.await.unwrap().unwrap();
+    assert_eq!(first.ending, Ending::Interrupted, "{}", output.text());
+    assert!(first.not_sent > 0, "{first:?}");
+
+    // Every intent is closed: by its answer, or as never sent (then the sandbox never saw it).
+    let entries = journal_entries(&journal);
+    let mut open = BTreeSet::new();
+    let mut never_sent = BTreeSet::new();
+    for entry in &entries {
+        let record = entry["record"].as_u64().unwrap();
+        if entry["result"] == "sending" {
+            assert!(open.insert(record), "two intents for record {record}");
+        } else {
+            assert!(open.remove(&record), "an answer without intent: {entry}");
+            if entry["reason"]
+                .as_str()
+                .is_some_and(|reason| reason.starts_with("not sent: the run stopped"))
+            {
+                never_sent.insert(entry["external_id"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    assert!(open.is_empty(), "intents left open: {open:?}");
+    let stored: BTreeSet<String> = stored_ids(&sandbox).into_iter().collect();
+    assert!(never_sent.is_disjoint(&stored), "{never_sent:?}");
+    assert!(never_sent.len() < config.concurrency, "{never_sent:?}");
+
+    // The next run has nothing uncertain to check first, and sends exactly the rest.
+    let (second, output) = run(&config, &target).await;
+    assert_eq!(second.uncertain_earlier, 0, "{output}");
+    assert_eq!(second.checked_in_target, 0, "{output}");
+    assert_eq!(first.created + second.created, 300, "{first:?}\n{second:?}");
+    assert_eq!(stored_ids(&sandbox).len(), 300);
+    assert_eq!(
+        stored_ids(&sandbox).into_iter().collect::<BTreeSet<_>>(),
+        ids
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupt_during_the_check_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();

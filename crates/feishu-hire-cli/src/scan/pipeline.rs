@@ -1,0 +1,192 @@
+//! The checking pass's threads: one reads the input in batches of records, one per core checks
+//! them, and the caller's thread takes the checked batches in input order, all at once, so
+//! that on a machine with two cores the check takes about half as long as one record at a
+//! time would. The threads are started once per pass; memory holds a few batches at most.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+
+use crate::check::{CheckOutcome, Checker};
+use crate::input::{InputError, RawRecord, RecordReader};
+
+/// Records checked together, at most (and at most [`BATCH_BYTES`] of them): enough that
+/// handing a batch over costs little, few enough that every core gets work to the end and
+/// Ctrl-C is seen at once.
+const BATCH_RECORDS: usize = 256;
+
+/// Bytes of records checked together, at most (one record over it still makes a batch).
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// Threads that check records at once, at most.
+const MAX_CHECK_THREADS: usize = 4;
+
+/// Why a batch ended before it was full.
+pub(super) enum Stop {
+    /// The input ended.
+    End,
+    /// `cancel` was set.
+    Cancelled,
+    /// Reading failed (after the records before it, which are still taken).
+    Failed(io::Error),
+    /// The JSON array is broken here (likewise).
+    Broken(InputError),
+}
+
+/// Records, their outcomes (in the same order), and why reading stopped after them, if it did.
+pub(super) struct CheckedBatch {
+    pub(super) records: Vec<RawRecord>,
+    pub(super) outcomes: Vec<CheckOutcome>,
+    pub(super) stopped: Option<Stop>,
+}
+
+/// What the caller wants after a batch.
+pub(super) enum Flow {
+    /// The next batch.
+    More,
+    /// Nothing more: the input was read to its end (or as far as it could be).
+    Ended,
+    /// Nothing more: cancelled.
+    Stop,
+}
+
+/// Reads `reader` in batches, checks them with `checker` on every core, and hands them to
+/// `take` in input order until it says otherwise. Returns the reader once `take` says the
+/// input `Ended` (for its format and digest), `None` if it said `Stop`.
+pub(super) fn check_in_order<R: BufRead + Send>(
+    reader: RecordReader<R>,
+    checker: &Checker,
+    cancel: &AtomicBool,
+    take: impl FnMut(CheckedBatch) -> io::Result<Flow>,
+) -> io::Result<Option<RecordReader<R>>> {
+    let threads = check_threads();
+    std::thread::scope(|scope| {
+        let (batches, to_check) = mpsc::sync_channel(1);
+        let (checked_sender, checked) = mpsc::sync_channel(threads);
+        let reading = scope.spawn(move || read_batches(reader, &batches, cancel));
+        // Each checker holds the receiving end, so that once they all stop the reader's next
+        // send fails and it stops too.
+        let to_check = Arc::new(Mutex::new(to_check));
+        for _ in 0..threads {
+            let to_check = Arc::clone(&to_check);
+            let checked = checked_sender.clone();
+            scope.spawn(move || check_batches(checker, &to_check, &checked));
+        }
+        drop((to_check, checked_sender));
+        // Takes `checked` (dropped when it returns, which stops the checkers).
+        let ended = take_in_order(checked, take)?;
+        if !ended {
+            return Ok(None);
+        }
+        match reading.join() {
+            Ok(reader) => Ok(Some(reader)),
+            // A panic while reading is a bug; it ends the run as it would on one thread.
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// The threads the check runs on: one per core, up to [`MAX_CHECK_THREADS`].
+fn check_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(MAX_CHECK_THREADS)
+}
+
+/// A batch as read, numbered in input order.
+type ReadBatch = (u64, Vec<RawRecord>, Option<Stop>);
+
+/// The reading thread: batches until the input ends, `cancel` is set or no one checks them.
+fn read_batches<R: BufRead>(
+    mut reader: RecordReader<R>,
+    batches: &mpsc::SyncSender<ReadBatch>,
+    cancel: &AtomicBool,
+) -> RecordReader<R> {
+    for number in 0.. {
+        let (records, stopped) = read_batch(&mut reader, cancel);
+        let last = stopped.is_some();
+        if batches.send((number, records, stopped)).is_err() || last {
+            break;
+        }
+    }
+    reader
+}
+
+/// A checking thread: checks batches until there are no more or no one takes them.
+fn check_batches(
+    checker: &Checker,
+    to_check: &Mutex<mpsc::Receiver<ReadBatch>>,
+    checked: &mpsc::SyncSender<(u64, CheckedBatch)>,
+) {
+    loop {
+        // The lock is held only while waiting for the next batch.
+        let next = to_check
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv();
+        let Ok((number, records, stopped)) = next else {
+            return;
+        };
+        let outcomes = records
+            .iter()
+            .map(|record| checker.check_bytes(&record.bytes, record.oversize))
+            .collect();
+        let batch = CheckedBatch {
+            records,
+            outcomes,
+            stopped,
+        };
+        if checked.send((number, batch)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Hands the checked batches to `take` in input order; `true` once it said `Ended`, `false`
+/// if it said `Stop` (or a thread ended early, which only a panic does: the scope then
+/// passes it on).
+fn take_in_order(
+    checked: mpsc::Receiver<(u64, CheckedBatch)>,
+    mut take: impl FnMut(CheckedBatch) -> io::Result<Flow>,
+) -> io::Result<bool> {
+    // Batches checked before an earlier one: a few at most (one per checking thread).
+    let mut early = BTreeMap::new();
+    let mut next = 0;
+    for (number, batch) in checked {
+        early.insert(number, batch);
+        while let Some(batch) = early.remove(&next) {
+            next += 1;
+            match take(batch)? {
+                Flow::More => {}
+                Flow::Ended => return Ok(true),
+                Flow::Stop => return Ok(false),
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Reads the next batch of records; why it ended early, if it did.
+fn read_batch<R: BufRead>(
+    reader: &mut RecordReader<R>,
+    cancel: &AtomicBool,
+) -> (Vec<RawRecord>, Option<Stop>) {
+    let mut batch = Vec::with_capacity(BATCH_RECORDS);
+    let mut bytes = 0;
+    while batch.len() < BATCH_RECORDS && bytes < BATCH_BYTES {
+        if cancel.load(Ordering::Relaxed) {
+            return (batch, Some(Stop::Cancelled));
+        }
+        match reader.next() {
+            None => return (batch, Some(Stop::End)),
+            Some(Ok(record)) => {
+                bytes += record.bytes.len();
+                batch.push(record);
+            }
+            Some(Err(InputError::Io(error))) => return (batch, Some(Stop::Failed(error))),
+            Some(Err(broken)) => return (batch, Some(Stop::Broken(broken))),
+        }
+    }
+    (batch, None)
+}
