@@ -8,7 +8,6 @@
 //! (`scan/pipeline.rs`), so the messages and the report are those of a check one record at a
 //! time.
 
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::Path;
@@ -24,7 +23,7 @@ use crate::duplicates::SeenIds;
 use crate::failures::{FailureKind, FailureReport, FailuresWriter};
 use crate::input::{HashingReader, InputDigest, InputError, InputFormat, RawRecord, RecordReader};
 
-use pipeline::{CheckedBatch, Flow, Stop};
+use pipeline::{Checked, CheckedBatch, Flow, Stop};
 
 mod pipeline;
 
@@ -174,25 +173,25 @@ pub fn scan_file(
     };
     let mut seen = SeenIds::new();
     // Records are read, checked (on every core) and taken in input order at once, in batches.
-    let read = pipeline::check_in_order(reader, checker, cancel, |batch| {
+    let read = pipeline::check_in_order(reader, checker, source, cancel, |batch| {
         let CheckedBatch {
             records,
-            outcomes,
+            checked,
+            findings,
             stopped,
         } = batch;
-        // The batch's findings, printed together (one write for the batch).
-        let mut findings = String::new();
-        for (record, outcome) in records.iter().zip(&outcomes) {
+        // The batch's findings are printed together (one write for the batch); if the batch
+        // ends early, those of the records taken.
+        let mut taken_findings = 0;
+        for (record, checked) in records.iter().zip(&checked) {
             if cancel.load(Ordering::Relaxed) {
-                console.lines(&findings);
+                console.lines(&findings[..taken_findings]);
                 return Ok(Flow::Stop);
             }
-            for finding in &outcome.findings {
-                let _ = writeln!(findings, "{source}:{}: {finding}", record.line);
-            }
-            let tallied = tally(&mut report, &mut seen, record, outcome, &mut failures);
+            taken_findings = checked.findings_end;
+            let tallied = tally(&mut report, &mut seen, record, checked, &mut failures);
             if tallied.is_err() {
-                console.lines(&findings);
+                console.lines(&findings[..taken_findings]);
             }
             tallied?;
         }
@@ -222,21 +221,21 @@ pub fn scan_file(
     Ok(report)
 }
 
-/// Takes one record's outcome into the report: valid ones noted (with their `external_id`),
+/// Takes one record's check into the report: valid ones noted (with their `external_id`),
 /// invalid ones copied to the failures file.
 fn tally(
     report: &mut ScanReport,
     seen: &mut SeenIds,
     record: &RawRecord,
-    outcome: &CheckOutcome,
+    checked: &Checked,
     failures: &mut Option<&mut FailuresWriter>,
 ) -> io::Result<()> {
     report.records += 1;
-    report.warnings += outcome.warnings() as u64;
-    match &outcome.valid {
-        Some(valid) => {
+    report.warnings += checked.warnings as u64;
+    match (&checked.valid, &checked.invalid) {
+        (Some(external_id), _) => {
             report.sendable.insert(record.ordinal);
-            match &valid.external_id {
+            match external_id {
                 Some(id) => seen.insert(id),
                 None => {
                     report.without_id += 1;
@@ -246,9 +245,9 @@ fn tally(
                 }
             }
         }
-        None => {
+        (None, invalid) => {
             report.invalid += 1;
-            if let Some(failures) = failures.as_deref_mut() {
+            if let (Some(failures), Some(outcome)) = (failures.as_deref_mut(), invalid) {
                 failures
                     .add(kept_bytes(record), invalid_report(record, outcome))
                     .map_err(|e| FailuresWriteError::wrap(failures.records_path(), e))?;
@@ -376,4 +375,51 @@ fn find_duplicates(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::CheckOptions;
+
+    /// Many batches of good, warned and broken records (checked on several threads at once)
+    /// give the findings and counts of checking one record at a time, in input order.
+    #[test]
+    fn the_pipelined_check_reports_as_one_record_at_a_time_would() {
+        let good: Vec<String> = crate::examples::interview_lines(3, 40, "scan-").collect();
+        let bad: Vec<String> = crate::examples::bad_jsonl()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let lines: Vec<String> = (0..1500)
+            .map(|i| match i % 7 {
+                0 => bad[i % bad.len()].clone(),
+                _ => good[i % good.len()].replace("scan-", &format!("scan-{i}-")),
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.jsonl");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let checker = Checker::new(CheckOptions::default()).unwrap();
+
+        let (console, output) = Console::buffer();
+        let report = scan(&path, "in", InputFormat::Auto, &checker, &console, None).unwrap();
+
+        let mut expected = String::new();
+        let (mut valid, mut warnings) = (0, 0);
+        for (i, line) in lines.iter().enumerate() {
+            let outcome = checker.check_bytes(line.as_bytes(), None);
+            for finding in &outcome.findings {
+                expected.push_str(&format!("in:{}: {finding}\n", i + 1));
+            }
+            valid += u64::from(outcome.valid.is_some());
+            warnings += outcome.warnings() as u64;
+        }
+        assert!(expected.contains("error") && expected.contains("warning"));
+        assert!(output.text().starts_with(&expected), "{}", output.text());
+        assert_eq!(report.records, 1500);
+        assert_eq!(report.warnings, warnings);
+        assert_eq!(report.sendable.len() + report.duplicates, valid);
+        assert_eq!(report.invalid, 1500 - valid);
+    }
 }

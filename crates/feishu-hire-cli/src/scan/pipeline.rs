@@ -2,8 +2,13 @@
 //! them, and the caller's thread takes the checked batches in input order, all at once, so
 //! that on a machine with two cores the check takes about half as long as one record at a
 //! time would. The threads are started once per pass; memory holds a few batches at most.
+//!
+//! A checking thread also writes the batch's findings as the messages to print and keeps of
+//! each record only what the caller needs ([`Checked`]): the caller's part, which runs one
+//! batch at a time, stays small, and what a checking thread allocates is freed there.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::{self, BufRead};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -34,11 +39,26 @@ pub(super) enum Stop {
     Broken(InputError),
 }
 
-/// Records, their outcomes (in the same order), and why reading stopped after them, if it did.
+/// Records, what their check found (in the same order), and why reading stopped after them,
+/// if it did.
 pub(super) struct CheckedBatch {
     pub(super) records: Vec<RawRecord>,
-    pub(super) outcomes: Vec<CheckOutcome>,
+    pub(super) checked: Vec<Checked>,
+    /// The findings of the batch, one message per line (`FILE:LINE: …`), in order.
+    pub(super) findings: String,
     pub(super) stopped: Option<Stop>,
+}
+
+/// What the caller needs of one record's check.
+pub(super) struct Checked {
+    /// Warnings among its findings.
+    pub(super) warnings: usize,
+    /// `Some` for a valid record, with its `external_id` (own or derived), if it has one.
+    pub(super) valid: Option<Option<String>>,
+    /// The outcome of an invalid record (for the failures file).
+    pub(super) invalid: Option<CheckOutcome>,
+    /// Where its findings end in the batch's `findings`.
+    pub(super) findings_end: usize,
 }
 
 /// What the caller wants after a batch.
@@ -57,6 +77,7 @@ pub(super) enum Flow {
 pub(super) fn check_in_order<R: BufRead + Send>(
     reader: RecordReader<R>,
     checker: &Checker,
+    source: &str,
     cancel: &AtomicBool,
     take: impl FnMut(CheckedBatch) -> io::Result<Flow>,
 ) -> io::Result<Option<RecordReader<R>>> {
@@ -71,7 +92,7 @@ pub(super) fn check_in_order<R: BufRead + Send>(
         for _ in 0..threads {
             let to_check = Arc::clone(&to_check);
             let checked = checked_sender.clone();
-            scope.spawn(move || check_batches(checker, &to_check, &checked));
+            scope.spawn(move || check_batches(checker, source, &to_check, &checked));
         }
         drop((to_check, checked_sender));
         // Takes `checked` (dropped when it returns, which stops the checkers).
@@ -113,9 +134,11 @@ fn read_batches<R: BufRead>(
     reader
 }
 
-/// A checking thread: checks batches until there are no more or no one takes them.
+/// A checking thread: checks batches until there are no more or no one takes them. The
+/// findings of `source`'s records are written as messages.
 fn check_batches(
     checker: &Checker,
+    source: &str,
     to_check: &Mutex<mpsc::Receiver<ReadBatch>>,
     checked: &mpsc::SyncSender<(u64, CheckedBatch)>,
 ) {
@@ -128,13 +151,36 @@ fn check_batches(
         let Ok((number, records, stopped)) = next else {
             return;
         };
-        let outcomes = records
+        let mut findings = String::new();
+        let checked_records = records
             .iter()
-            .map(|record| checker.check_bytes(&record.bytes, record.oversize))
+            .map(|record| {
+                let outcome = checker.check_bytes(&record.bytes, record.oversize);
+                for finding in &outcome.findings {
+                    let _ = writeln!(findings, "{source}:{}: {finding}", record.line);
+                }
+                let warnings = outcome.warnings();
+                let findings_end = findings.len();
+                match outcome.valid {
+                    Some(valid) => Checked {
+                        warnings,
+                        valid: Some(valid.external_id),
+                        invalid: None,
+                        findings_end,
+                    },
+                    None => Checked {
+                        warnings,
+                        valid: None,
+                        invalid: Some(outcome),
+                        findings_end,
+                    },
+                }
+            })
             .collect();
         let batch = CheckedBatch {
             records,
-            outcomes,
+            checked: checked_records,
+            findings,
             stopped,
         };
         if checked.send((number, batch)).is_err() {
