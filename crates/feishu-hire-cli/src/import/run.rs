@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use feishu_hire_client::{CreateOutcome, Delivery, Error as ClientError};
+use feishu_hire_client::{Delivery, Error as ClientError};
 use feishu_hire_types::ErrorCategory;
 use tokio::sync::mpsc;
 use tokio::task::JoinError;
@@ -22,7 +22,7 @@ use crate::settle::Doubt;
 use crate::summary::{Ending, Summary, peak_memory_bytes};
 
 use super::reading::{Job, Reading};
-use super::senders::{Answer, Report, Senders, failure_reason, not_sent_entry};
+use super::senders::{Answer, Done, Report, Senders, failure_reason, not_sent_entry};
 use super::session::Plan;
 use super::settling::{Origin, Pending, Settled};
 use super::{ImportConfig, Interrupts, Target, base_url_hint, exit_code, interrupted, preflight};
@@ -389,7 +389,7 @@ impl Run {
     ) {
         let Answer { job, result, entry } = answer;
         match result {
-            Ok(outcome) => self.record_answer(&job, &outcome, &entry),
+            Ok(done) => self.record_answer(&job, done, &entry),
             Err(error) if error.is_token_error() && !error.may_have_been_created() => {
                 // Never sent: no token could be had for it. The run stops (every record
                 // would need a token); the record counts as not sent and the next run sends
@@ -405,14 +405,15 @@ impl Run {
 
     /// A create the target answered as done: created (maybe twice, if an earlier attempt may
     /// have been processed too) or already present.
-    fn record_answer(&mut self, job: &Job, outcome: &CreateOutcome, entry: &JournalEntry) {
+    fn record_answer(&mut self, job: &Job, done: Done, entry: &JournalEntry) {
         self.unanswered_in_a_row = 0;
-        if let CreateOutcome::AlreadyExists { .. } = outcome {
-            self.already_present += 1;
-        } else {
-            self.created += 1;
-            if entry.maybe_twice {
-                self.doubt(job, Doubt::CreatedMaybeTwice, entry, None);
+        match done {
+            Done::AlreadyExists => self.already_present += 1,
+            Done::Created => {
+                self.created += 1;
+                if entry.maybe_twice {
+                    self.doubt(job, Doubt::CreatedMaybeTwice, entry, None);
+                }
             }
         }
     }

@@ -63,9 +63,20 @@ impl Report {
 #[derive(Debug)]
 pub(super) struct Answer {
     pub(super) job: Job,
-    pub(super) result: Result<CreateOutcome, ClientError>,
+    /// Of a success, only what the loop counts: the interview Feishu echoed is dropped by the
+    /// sender (its id is in `entry`), so that answers waiting for the loop stay small.
+    pub(super) result: Result<Done, ClientError>,
     /// Its journal line (see [`answer_entry`]).
     pub(super) entry: JournalEntry,
+}
+
+/// A create the target answered as done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Done {
+    /// Created (`entry.maybe_twice` says whether an earlier attempt may have created it too).
+    Created,
+    /// Feishu answered that its `external_id` already exists.
+    AlreadyExists,
 }
 
 /// The sending tasks of one run.
@@ -252,6 +263,10 @@ async fn send_records(shared: Arc<Shared>, reports: mpsc::UnboundedSender<Report
             shared.stop.store(true, Ordering::Relaxed);
         }
         let entry = answer_entry(&job, &result, &shared.base_url);
+        let result = result.map(|outcome| match outcome {
+            CreateOutcome::AlreadyExists { .. } => Done::AlreadyExists,
+            _ => Done::Created,
+        });
         if reports
             .send(Report::Answered(Answer { job, result, entry }))
             .is_err()
