@@ -32,10 +32,13 @@
 //!   entry without an answer, it is checked by the next run unless a `checked` entry follows.
 //! - A **`sending`** entry (the intent) is written before each request goes out, and the
 //!   record's answer follows it. A `sending` entry with no later entry for its record means a
-//!   run stopped (killed, or a second Ctrl-C) while the request was in flight: it may have
-//!   been created, so the next run checks the target for it ([`crate::settle`]) before
-//!   sending it again, rather than send it blind (a target that does not honour
-//!   `external_id` would then hold it twice) or call it created.
+//!   run stopped (killed, or a second Ctrl-C) while the request may have been in flight (or
+//!   just answered, or, for a record with an `external_id`, about to go: the importer
+//!   journals a few intents ahead): it may have been created, so the next run checks the
+//!   target for it ([`crate::settle`]) before sending it again, rather than send it blind (a
+//!   target that does not honour `external_id` would then hold it twice) or call it created.
+//!   A run that stops gracefully closes the intents of records it never sent with a `failed`
+//!   entry, "not sent".
 //! - An uncertain outcome (see [`crate::settle`]) gets a second entry once the end-of-run
 //!   check has read the target: `"checked":"present_once"` (confirmed, `created` or
 //!   `already_exists`), `"checked":"duplicated"` (confirmed, with every Feishu id in

@@ -180,10 +180,11 @@ pub fn scan_file(
             findings,
             stopped,
         } = batch;
+        let stopped = stopped.take();
         // The batch's findings are printed together (one write for the batch); if the batch
         // ends early, those of the records taken.
         let mut taken_findings = 0;
-        for (record, checked) in records.iter().zip(&checked) {
+        for (record, checked) in records.iter().zip(checked.iter()) {
             if cancel.load(Ordering::Relaxed) {
                 console.lines(&findings[..taken_findings]);
                 return Ok(Flow::Stop);
@@ -195,7 +196,7 @@ pub fn scan_file(
             }
             tallied?;
         }
-        console.lines(&findings);
+        console.lines(findings);
         match stopped {
             None => Ok(Flow::More),
             Some(Stop::End) => Ok(Flow::Ended),

@@ -259,9 +259,11 @@ impl Run {
                 for _ in 0..answered {
                     progress.inc();
                 }
-                if self.stopping() {
-                    senders.stop();
-                }
+            }
+            if self.stopping() {
+                // No further record goes out, and the reader need not look for one.
+                senders.stop();
+                stop_reading.store(true, Ordering::Relaxed);
             }
         }
         progress.finish();
@@ -331,8 +333,9 @@ impl Run {
         answered
     }
 
-    /// A sending task ended: a panic is a bug, not an answer. Its record is not sent (the
-    /// next run checks and sends it again), but the run must not claim success.
+    /// A sending task ended: a panic is a bug, not an answer. It stops the run (with one
+    /// sender fewer the rest would go out slower, or not at all); its record is not sent (the
+    /// next run checks the target for it and sends it again).
     fn sender_ended(&mut self, ended: Result<(), JoinError>, console: &Console) {
         match ended {
             // Ended, or abandoned by a second Ctrl-C (its record counts as not sent).
@@ -343,6 +346,7 @@ impl Run {
                 console.line(format!(
                     "error: a sending task failed ({error}); its record counts as not sent"
                 ));
+                self.abort(format!("a sending task failed ({error})"));
             }
         }
     }

@@ -8,12 +8,12 @@
 //!   and leaves the others to the next senders. A record without an `external_id` gets its
 //!   intent alone, just before it is sent: its intent left open by a kill could not be checked
 //!   in the target, so it must mean the request may have gone out.
-//! - The loop journals the answers that arrived together with one write, before it counts
-//!   them.
+//! - The loop journals the answers of about a millisecond (up to 256) with one write, before
+//!   it counts them; an answer for a record without an `external_id`, or a failure, at once.
 //!
-//! So at a kill, the records whose intent is open are the ones in flight and at most
-//! `--concurrency - 1` more about to go, each with an `external_id`: the next run checks the
-//! target for them before sending them again. When the run stops otherwise (Ctrl-C, an error
+//! So at a kill, the records whose intent is open are the ones in flight, those answered in
+//! the last millisecond, and at most `--concurrency - 1` more about to go, each with an
+//! `external_id`: the next run checks the target for them before sending them again. When the run stops otherwise (Ctrl-C, an error
 //! every record would hit), the intents of records never sent are closed in the journal
 //! ([`not_sent_entry`]).
 //!
@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use feishu_hire_client::{Client, CreateOutcome, Error as ClientError};
 use feishu_hire_types::ErrorCategory;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, Notify, mpsc};
 use tokio::task::JoinSet;
 
 use crate::journal::{EntryResult, JournalEntry, JournalError, JournalWriter};
@@ -49,11 +49,13 @@ pub(super) enum Report {
 }
 
 impl Report {
-    /// Whether it must be journaled without waiting for others: an answer for a record
-    /// without `external_id` (whose open intent the next run could not check), or a failure.
+    /// Whether it must be journaled and counted without waiting for others: an answer for a
+    /// record without `external_id` (whose open intent the next run could not check), a
+    /// failed create (which may stop the run: the senders must hear of it at once), or a
+    /// journal that failed.
     pub(super) fn needs_writing_at_once(&self) -> bool {
         match self {
-            Report::Answered(answer) => answer.job.external_id.is_none(),
+            Report::Answered(answer) => answer.job.external_id.is_none() || answer.result.is_err(),
             Report::JournalFailed(_) => true,
         }
     }
@@ -92,6 +94,8 @@ struct Shared {
     block: usize,
     /// Set once no sender may take another record.
     stop: AtomicBool,
+    /// Wakes the sender waiting for the reader when `stop` is set.
+    stopping: Notify,
     /// Requests out now (for the messages of an interrupt).
     in_flight: AtomicUsize,
     client: Client,
@@ -130,7 +134,7 @@ impl Senders {
 
     /// No sender takes another record; the requests out are finished.
     pub(super) fn stop(&self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
+        self.shared.stop();
     }
 
     /// Requests out now.
@@ -161,6 +165,11 @@ impl Senders {
 }
 
 impl Shared {
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.stopping.notify_waiters();
+    }
+
     /// Records from `incoming`, their intents journaled up to `block` at once.
     fn new(
         incoming: mpsc::Receiver<Vec<Job>>,
@@ -177,6 +186,7 @@ impl Shared {
             }),
             block: block.max(1),
             stop: AtomicBool::new(false),
+            stopping: Notify::new(),
             in_flight: AtomicUsize::new(0),
             client,
             journal,
@@ -199,13 +209,25 @@ impl Shared {
             return Ok(Some(job));
         }
         while jobs.queue.is_empty() {
-            let Some(batch) = jobs.incoming.recv().await else {
-                return Ok(None);
-            };
-            jobs.queue.extend(batch);
+            // The reader may take long to find the next record to send (past many confirmed
+            // ones, say): a stop must not wait for it.
+            let stopping = self.stopping.notified();
+            tokio::pin!(stopping);
+            stopping.as_mut().enable();
             if self.stopped() {
                 return Ok(None);
             }
+            let batch = tokio::select! {
+                batch = jobs.incoming.recv() => batch,
+                () = stopping => None,
+            };
+            let Some(batch) = batch else {
+                return Ok(None);
+            };
+            jobs.queue.extend(batch);
+        }
+        if self.stopped() {
+            return Ok(None);
         }
         let block = take_block(&mut jobs.queue, self.block);
         let intents: Vec<JournalEntry> = block.iter().map(intent_entry).collect();
@@ -246,7 +268,7 @@ async fn send_records(shared: Arc<Shared>, reports: mpsc::UnboundedSender<Report
             Ok(Some(job)) => job,
             Ok(None) => return,
             Err(error) => {
-                shared.stop.store(true, Ordering::Relaxed);
+                shared.stop();
                 let _ = reports.send(Report::JournalFailed(error));
                 return;
             }
@@ -260,7 +282,7 @@ async fn send_records(shared: Arc<Shared>, reports: mpsc::UnboundedSender<Report
         if let Err(error) = &result
             && stops_the_run(error)
         {
-            shared.stop.store(true, Ordering::Relaxed);
+            shared.stop();
         }
         let entry = answer_entry(&job, &result, &shared.base_url);
         let result = result.map(|outcome| match outcome {
@@ -489,7 +511,7 @@ mod tests {
             3,
         );
         assert_eq!(shared.next().await.unwrap().unwrap().ordinal, 11);
-        shared.stop.store(true, Ordering::Relaxed);
+        shared.stop();
         assert!(shared.next().await.unwrap().is_none(), "stopped");
         let senders = Senders {
             shared: Arc::new(shared),
@@ -497,6 +519,42 @@ mod tests {
         };
         assert_eq!(ordinals(&senders.never_sent().await), [12, 13]);
         assert_eq!(intents(), [1, 2, 3, 4, 5, 6, 11, 12, 13]);
+    }
+
+    #[tokio::test]
+    async fn a_sender_waiting_for_the_reader_stops_when_the_run_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Arc::new(
+            crate::journal::Journal::open(&dir.path().join("j"))
+                .unwrap()
+                .into_writer(),
+        );
+        // A reader that never hands anything on (it is still looking for a record to send).
+        let (_reader, incoming) = mpsc::channel(2);
+        let client = Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .tenant_access_token("t-test")
+            .build()
+            .unwrap();
+        let shared = Arc::new(Shared::new(
+            incoming,
+            client,
+            journal,
+            "http://127.0.0.1:9",
+            2,
+        ));
+        let waiting = tokio::spawn({
+            let shared = Arc::clone(&shared);
+            async move { shared.next().await.map(|job| job.is_none()) }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished());
+        shared.stop();
+        let stopped = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the waiting sender ends at once")
+            .unwrap();
+        assert!(stopped.unwrap(), "no record after a stop");
     }
 
     #[test]

@@ -55,8 +55,9 @@ pub(super) struct Checked {
     pub(super) warnings: usize,
     /// `Some` for a valid record, with its `external_id` (own or derived), if it has one.
     pub(super) valid: Option<Option<String>>,
-    /// The outcome of an invalid record (for the failures file).
-    pub(super) invalid: Option<CheckOutcome>,
+    /// The outcome of an invalid record (for the failures file); boxed, as few records are
+    /// invalid and an outcome is large.
+    pub(super) invalid: Option<Box<CheckOutcome>>,
     /// Where its findings end in the batch's `findings`.
     pub(super) findings_end: usize,
 }
@@ -72,20 +73,30 @@ pub(super) enum Flow {
 }
 
 /// Reads `reader` in batches, checks them with `checker` on every core, and hands them to
-/// `take` in input order until it says otherwise. Returns the reader once `take` says the
-/// input `Ended` (for its format and digest), `None` if it said `Stop`.
+/// `take` in input order until it says otherwise (it may take the batch's `stopped`). Returns
+/// the reader once `take` says the input `Ended` (for its format and digest), `None` if it
+/// said `Stop`.
 pub(super) fn check_in_order<R: BufRead + Send>(
     reader: RecordReader<R>,
     checker: &Checker,
     source: &str,
     cancel: &AtomicBool,
-    take: impl FnMut(CheckedBatch) -> io::Result<Flow>,
+    take: impl FnMut(&mut CheckedBatch) -> io::Result<Flow>,
 ) -> io::Result<Option<RecordReader<R>>> {
     let threads = check_threads();
     std::thread::scope(|scope| {
         let (batches, to_check) = mpsc::sync_channel(1);
         let (checked_sender, checked) = mpsc::sync_channel(threads);
-        let reading = scope.spawn(move || read_batches(reader, &batches, cancel));
+        // The batches in circulation: the reader reads one only into a batch taken and sent
+        // back (so that it never runs far ahead of the slowest checker, and memory stays
+        // bounded), and drops the records taken there, on the thread that allocated them,
+        // where the allocator reuses the memory at once.
+        let in_circulation = 2 * threads + 2;
+        let (recycle, recycled) = mpsc::sync_channel(in_circulation);
+        for _ in 0..in_circulation {
+            let _ = recycle.send(Vec::new());
+        }
+        let reading = scope.spawn(move || read_batches(reader, &batches, &recycled, cancel));
         // Each checker holds the receiving end, so that once they all stop the reader's next
         // send fails and it stops too.
         let to_check = Arc::new(Mutex::new(to_check));
@@ -95,8 +106,9 @@ pub(super) fn check_in_order<R: BufRead + Send>(
             scope.spawn(move || check_batches(checker, source, &to_check, &checked));
         }
         drop((to_check, checked_sender));
-        // Takes `checked` (dropped when it returns, which stops the checkers).
-        let ended = take_in_order(checked, take)?;
+        // Takes `checked` and `recycle`, dropped when it returns, which stops the checkers and
+        // the reader.
+        let ended = take_in_order(checked, recycle, take)?;
         if !ended {
             return Ok(None);
         }
@@ -118,14 +130,23 @@ fn check_threads() -> usize {
 /// A batch as read, numbered in input order.
 type ReadBatch = (u64, Vec<RawRecord>, Option<Stop>);
 
-/// The reading thread: batches until the input ends, `cancel` is set or no one checks them.
+/// A batch as checked, numbered, or the panic of the check.
+type CheckedOrPanic = (u64, std::thread::Result<CheckedBatch>);
+
+/// The reading thread: batches until the input ends, `cancel` is set or no one checks or
+/// takes them.
 fn read_batches<R: BufRead>(
     mut reader: RecordReader<R>,
     batches: &mpsc::SyncSender<ReadBatch>,
+    recycled: &mpsc::Receiver<Vec<RawRecord>>,
     cancel: &AtomicBool,
 ) -> RecordReader<R> {
     for number in 0.. {
-        let (records, stopped) = read_batch(&mut reader, cancel);
+        let Ok(mut records) = recycled.recv() else {
+            break;
+        };
+        records.clear();
+        let stopped = read_batch(&mut reader, &mut records, cancel);
         let last = stopped.is_some();
         if batches.send((number, records, stopped)).is_err() || last {
             break;
@@ -135,12 +156,13 @@ fn read_batches<R: BufRead>(
 }
 
 /// A checking thread: checks batches until there are no more or no one takes them. The
-/// findings of `source`'s records are written as messages.
+/// findings of `source`'s records are written as messages. A panic in the check is passed on
+/// to the caller, which raises it at once.
 fn check_batches(
     checker: &Checker,
     source: &str,
     to_check: &Mutex<mpsc::Receiver<ReadBatch>>,
-    checked: &mpsc::SyncSender<(u64, CheckedBatch)>,
+    checked: &mpsc::SyncSender<CheckedOrPanic>,
 ) {
     loop {
         // The lock is held only while waiting for the next batch.
@@ -151,59 +173,82 @@ fn check_batches(
         let Ok((number, records, stopped)) = next else {
             return;
         };
-        let mut findings = String::new();
-        let checked_records = records
-            .iter()
-            .map(|record| {
-                let outcome = checker.check_bytes(&record.bytes, record.oversize);
-                for finding in &outcome.findings {
-                    let _ = writeln!(findings, "{source}:{}: {finding}", record.line);
-                }
-                let warnings = outcome.warnings();
-                let findings_end = findings.len();
-                match outcome.valid {
-                    Some(valid) => Checked {
-                        warnings,
-                        valid: Some(valid.external_id),
-                        invalid: None,
-                        findings_end,
-                    },
-                    None => Checked {
-                        warnings,
-                        valid: None,
-                        invalid: Some(outcome),
-                        findings_end,
-                    },
-                }
-            })
-            .collect();
-        let batch = CheckedBatch {
-            records,
-            checked: checked_records,
-            findings,
-            stopped,
-        };
-        if checked.send((number, batch)).is_err() {
+        let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check_batch(checker, source, records, stopped)
+        }));
+        let panicked = batch.is_err();
+        if checked.send((number, batch)).is_err() || panicked {
             return;
         }
     }
 }
 
-/// Hands the checked batches to `take` in input order; `true` once it said `Ended`, `false`
-/// if it said `Stop` (or a thread ended early, which only a panic does: the scope then
-/// passes it on).
+/// Checks one batch.
+fn check_batch(
+    checker: &Checker,
+    source: &str,
+    records: Vec<RawRecord>,
+    stopped: Option<Stop>,
+) -> CheckedBatch {
+    let mut findings = String::new();
+    let checked = records
+        .iter()
+        .map(|record| {
+            let outcome = checker.check_bytes(&record.bytes, record.oversize);
+            for finding in &outcome.findings {
+                let _ = writeln!(findings, "{source}:{}: {finding}", record.line);
+            }
+            let warnings = outcome.warnings();
+            let findings_end = findings.len();
+            match outcome.valid {
+                Some(valid) => Checked {
+                    warnings,
+                    valid: Some(valid.external_id),
+                    invalid: None,
+                    findings_end,
+                },
+                None => Checked {
+                    warnings,
+                    valid: None,
+                    invalid: Some(Box::new(outcome)),
+                    findings_end,
+                },
+            }
+        })
+        .collect();
+    CheckedBatch {
+        records,
+        checked,
+        findings,
+        stopped,
+    }
+}
+
+/// Hands the checked batches to `take` in input order, sending each taken batch's records
+/// back to the reader through `recycle`; `true` once `take` said `Ended`, `false` if it said
+/// `Stop` (or a thread ended early, which only a panic does: the scope then passes it on).
 fn take_in_order(
-    checked: mpsc::Receiver<(u64, CheckedBatch)>,
-    mut take: impl FnMut(CheckedBatch) -> io::Result<Flow>,
+    checked: mpsc::Receiver<CheckedOrPanic>,
+    recycle: mpsc::SyncSender<Vec<RawRecord>>,
+    mut take: impl FnMut(&mut CheckedBatch) -> io::Result<Flow>,
 ) -> io::Result<bool> {
-    // Batches checked before an earlier one: a few at most (one per checking thread).
+    // Batches checked before an earlier one: fewer than the batches in circulation.
     let mut early = BTreeMap::new();
     let mut next = 0;
     for (number, batch) in checked {
+        let batch = match batch {
+            Ok(batch) => batch,
+            // A panic in the check is a bug; it ends the run as it would on one thread.
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         early.insert(number, batch);
-        while let Some(batch) = early.remove(&next) {
+        while let Some(mut batch) = early.remove(&next) {
             next += 1;
-            match take(batch)? {
+            let flow = take(&mut batch)?;
+            // Never blocks: the channel holds every batch in circulation. Fails only once
+            // the reader has stopped.
+            let _ = recycle.send(std::mem::take(&mut batch.records));
+            match flow {
                 Flow::More => {}
                 Flow::Ended => return Ok(true),
                 Flow::Stop => return Ok(false),
@@ -213,26 +258,26 @@ fn take_in_order(
     Ok(false)
 }
 
-/// Reads the next batch of records; why it ended early, if it did.
+/// Reads the next batch of records into `batch` (empty); why it ended early, if it did.
 fn read_batch<R: BufRead>(
     reader: &mut RecordReader<R>,
+    batch: &mut Vec<RawRecord>,
     cancel: &AtomicBool,
-) -> (Vec<RawRecord>, Option<Stop>) {
-    let mut batch = Vec::with_capacity(BATCH_RECORDS);
+) -> Option<Stop> {
     let mut bytes = 0;
     while batch.len() < BATCH_RECORDS && bytes < BATCH_BYTES {
         if cancel.load(Ordering::Relaxed) {
-            return (batch, Some(Stop::Cancelled));
+            return Some(Stop::Cancelled);
         }
         match reader.next() {
-            None => return (batch, Some(Stop::End)),
+            None => return Some(Stop::End),
             Some(Ok(record)) => {
                 bytes += record.bytes.len();
                 batch.push(record);
             }
-            Some(Err(InputError::Io(error))) => return (batch, Some(Stop::Failed(error))),
-            Some(Err(broken)) => return (batch, Some(Stop::Broken(broken))),
+            Some(Err(InputError::Io(error))) => return Some(Stop::Failed(error)),
+            Some(Err(broken)) => return Some(Stop::Broken(broken)),
         }
     }
-    (batch, None)
+    None
 }
