@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use feishu_hire_types::{
-    AccessTokenKind, ApiRequest, CreateExternalInterviewData, CreateExternalInterviewRequest,
-    Endpoint, ErrorCode, ErrorDetail, ErrorEnvelope, ExternalInterview, HttpMethod, Idempotency,
-    Paginated, ResponseShape, TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest,
-    TenantAccessTokenResponse,
+    AccessTokenKind, ApiRequest, CreateExternalInterviewRequest, Endpoint, ErrorCode, ErrorDetail,
+    ErrorEnvelope, ExternalInterview, HttpMethod, Idempotency, Paginated, ResponseShape,
+    TENANT_ACCESS_TOKEN_INTERNAL, TenantAccessTokenRequest, TenantAccessTokenResponse,
 };
 use reqwest::header::{
     AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT,
@@ -126,14 +125,18 @@ pub struct CallMeta {
 }
 
 /// What [`Client::create_external_interview`] achieved.
+///
+/// `I` is what the interview Feishu echoes is decoded as: the whole [`ExternalInterview`], or,
+/// with [`Client::create_external_interview_encoded_as`], a type of the caller's with only the
+/// fields it needs.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum CreateOutcome {
+pub enum CreateOutcome<I = ExternalInterview> {
     /// Feishu answered code 0 with the interview. This includes a repeated `external_id` if
     /// Feishu answers a repeat with the stored record (see the crate docs).
     Created {
         /// The interview as Feishu stored it.
-        interview: ExternalInterview,
+        interview: I,
         /// How the call went.
         meta: CallMeta,
     },
@@ -145,13 +148,13 @@ pub enum CreateOutcome {
         /// Feishu's message.
         msg: String,
         /// The stored interview, if the answer carried one in `data.external_interview`.
-        interview: Option<ExternalInterview>,
+        interview: Option<I>,
         /// How the call went.
         meta: CallMeta,
     },
 }
 
-impl CreateOutcome {
+impl<I> CreateOutcome<I> {
     /// How the call went.
     pub fn meta(&self) -> &CallMeta {
         match self {
@@ -160,7 +163,7 @@ impl CreateOutcome {
     }
 
     /// The interview, if the answer carried it.
-    pub fn interview(&self) -> Option<&ExternalInterview> {
+    pub fn interview(&self) -> Option<&I> {
         match self {
             CreateOutcome::Created { interview, .. } => Some(interview),
             CreateOutcome::AlreadyExists { interview, .. } => interview.as_ref(),
@@ -171,6 +174,15 @@ impl CreateOutcome {
     pub fn is_created(&self) -> bool {
         matches!(self, CreateOutcome::Created { .. })
     }
+}
+
+/// The `data` of a create's answer, its interview decoded as `I`: as
+/// [`feishu_hire_types::CreateExternalInterviewData`] (lenient: unknown fields ignored) when
+/// `I` is [`ExternalInterview`].
+#[derive(Deserialize)]
+struct CreatedData<I> {
+    #[serde(default = "none")]
+    external_interview: Option<I>,
 }
 
 /// An answer the call ends with (code 0, or one the already-exists rule matched), and its
@@ -416,11 +428,11 @@ impl Client {
 
     /// A create call of [`create_external_interview`](Self::create_external_interview) or its
     /// pre-encoded form; `keyed`: the request has an `external_id`.
-    pub(crate) async fn create(
+    pub(crate) async fn create<I: DeserializeOwned>(
         &self,
         outgoing: &Outgoing<'_>,
         keyed: bool,
-    ) -> Result<CreateOutcome, Error> {
+    ) -> Result<CreateOutcome<I>, Error> {
         // Without an external_id nothing can "already exist", so the rule does not apply.
         let rule = Some(&self.inner.already_exists).filter(|rule| keyed && !rule.is_none());
         let decode = OnePass::new(ResponseShape::Envelope);
@@ -431,8 +443,7 @@ impl Client {
                 .data
                 .clone()
                 .and_then(|range| {
-                    serde_json::from_slice::<CreateExternalInterviewData>(&delivered.body[range])
-                        .ok()
+                    serde_json::from_slice::<CreatedData<I>>(&delivered.body[range]).ok()
                 })
                 .and_then(|data| data.external_interview);
             return Ok(CreateOutcome::AlreadyExists {
@@ -442,7 +453,7 @@ impl Client {
                 meta: delivered.meta,
             });
         }
-        let data: CreateExternalInterviewData = decode.output(&mut delivered)?;
+        let data: CreatedData<I> = decode.output(&mut delivered)?;
         match data.external_interview {
             Some(interview) => Ok(CreateOutcome::Created {
                 interview,

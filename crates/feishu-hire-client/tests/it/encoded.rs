@@ -131,3 +131,72 @@ fn a_body_that_is_no_request_is_refused_before_anything_is_sent() {
         );
     }
 }
+
+/// What an importer keeps of the echoed interview: its id.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct IdOnly {
+    id: Option<String>,
+}
+
+#[tokio::test]
+async fn the_echoed_interview_can_be_read_as_a_smaller_type_with_the_same_outcomes() {
+    let server = MockServer::start().await;
+    // The documented answer, a field of it broken in a way the whole interview type refuses:
+    // a type that does not read that field does not mind.
+    let mut answer = seed_response_json();
+    answer["data"]["external_interview"]["interview_assessments"] = "not a list".into();
+    create_call()
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(&answer))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let mut stored = seed_response_json();
+    stored["code"] = 1_002_002.into();
+    stored["msg"] = "external_id already exists".into();
+    create_call()
+        .respond_with(wiremock::ResponseTemplate::new(400).set_body_json(&stored))
+        .mount(&server)
+        .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = client(&server, &sleeper)
+        .already_exists(AlreadyExistsRule::codes([1_002_002]))
+        .build()
+        .unwrap();
+    let request = EncodedCreate::new(encoded(Some("ext-1"))).unwrap();
+    let id = seed_response_json()["data"]["external_interview"]["id"]
+        .as_str()
+        .map(str::to_owned);
+    assert!(id.is_some());
+
+    let created = client
+        .create_external_interview_encoded_as::<IdOnly>(&request)
+        .await
+        .unwrap();
+    assert!(created.is_created());
+    assert_eq!(created.interview(), Some(&IdOnly { id: id.clone() }));
+
+    let repeated = client
+        .create_external_interview_encoded_as::<IdOnly>(&request)
+        .await
+        .unwrap();
+    assert!(matches!(
+        &repeated,
+        CreateOutcome::AlreadyExists {
+            code: 1_002_002,
+            interview: Some(IdOnly { id: found }),
+            ..
+        } if *found == id
+    ));
+
+    // The whole interview type refuses the broken answer the smaller one read.
+    server.reset().await;
+    create_call()
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(&answer))
+        .mount(&server)
+        .await;
+    let error = client
+        .create_external_interview_encoded(&request)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidResponse(_)), "{error}");
+}
