@@ -272,3 +272,15 @@ fn a_request_over_the_apis_body_limit_is_an_error_whatever_the_record_limit() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_findings_printed_line_is_its_display_after_file_and_line() {
+    for finding in [
+        Finding::error("$.begin_time", "is \"x\", not an integer"),
+        Finding::warning("$", "a message: with colons"),
+    ] {
+        let mut line = String::from("before\n");
+        finding.push_line(&mut line, "in.jsonl", 42);
+        assert_eq!(line, format!("before\nin.jsonl:42: {finding}\n"));
+    }
+}

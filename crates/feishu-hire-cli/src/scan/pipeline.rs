@@ -8,7 +8,6 @@
 //! batch at a time, stays small, and what a checking thread allocates is freed there.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::{self, BufRead};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -196,7 +195,7 @@ fn check_batch(
         .map(|record| {
             let outcome = checker.check_bytes(&record.bytes, record.oversize);
             for finding in &outcome.findings {
-                let _ = writeln!(findings, "{source}:{}: {finding}", record.line);
+                finding.push_line(&mut findings, source, record.line);
             }
             let warnings = outcome.warnings();
             let findings_end = findings.len();
