@@ -53,7 +53,7 @@ struct Args {
     #[arg(long, default_value_t = 0.1)]
     seconds: f64,
     /// Rounds of the importer comparison (each runs the importer once, `--records` records).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 9)]
     importer_rounds: usize,
     /// Rounds of the server comparison (each starts both servers afresh).
     #[arg(long, default_value_t = 11)]
