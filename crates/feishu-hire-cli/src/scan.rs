@@ -23,7 +23,7 @@ use crate::duplicates::SeenIds;
 use crate::failures::{FailureKind, FailureReport, FailuresWriter};
 use crate::input::{HashingReader, InputDigest, InputError, InputFormat, RawRecord, RecordReader};
 
-use pipeline::{Checked, CheckedBatch, Flow, Stop};
+use pipeline::{Checked, CheckedBatch, Flow, Stop, Verdict};
 
 mod pipeline;
 
@@ -233,8 +233,8 @@ fn tally(
 ) -> io::Result<()> {
     report.records += 1;
     report.warnings += checked.warnings as u64;
-    match (&checked.valid, &checked.invalid) {
-        (Some(external_id), _) => {
+    match &checked.verdict {
+        Verdict::Valid(external_id) => {
             report.sendable.insert(record.ordinal);
             match external_id {
                 Some(id) => seen.insert(id),
@@ -246,9 +246,9 @@ fn tally(
                 }
             }
         }
-        (None, invalid) => {
+        Verdict::Invalid(outcome) => {
             report.invalid += 1;
-            if let (Some(failures), Some(outcome)) = (failures.as_deref_mut(), invalid) {
+            if let Some(failures) = failures.as_deref_mut() {
                 failures
                     .add(kept_bytes(record), invalid_report(record, outcome))
                     .map_err(|e| FailuresWriteError::wrap(failures.records_path(), e))?;

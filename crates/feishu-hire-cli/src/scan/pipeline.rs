@@ -52,13 +52,18 @@ pub(super) struct CheckedBatch {
 pub(super) struct Checked {
     /// Warnings among its findings.
     pub(super) warnings: usize,
-    /// `Some` for a valid record, with its `external_id` (own or derived), if it has one.
-    pub(super) valid: Option<Option<String>>,
-    /// The outcome of an invalid record (for the failures file); boxed, as few records are
-    /// invalid and an outcome is large.
-    pub(super) invalid: Option<Box<CheckOutcome>>,
+    pub(super) verdict: Verdict,
     /// Where its findings end in the batch's `findings`.
     pub(super) findings_end: usize,
+}
+
+/// Whether a record is to be sent.
+pub(super) enum Verdict {
+    /// Valid, with its `external_id` (own or derived), if it has one.
+    Valid(Option<String>),
+    /// Invalid, with its outcome (for the failures file); boxed, as few records are invalid
+    /// and an outcome is large.
+    Invalid(Box<CheckOutcome>),
 }
 
 /// What the caller wants after a batch.
@@ -199,19 +204,14 @@ fn check_batch(
             }
             let warnings = outcome.warnings();
             let findings_end = findings.len();
-            match outcome.valid {
-                Some(valid) => Checked {
-                    warnings,
-                    valid: Some(valid.external_id),
-                    invalid: None,
-                    findings_end,
-                },
-                None => Checked {
-                    warnings,
-                    valid: None,
-                    invalid: Some(Box::new(outcome)),
-                    findings_end,
-                },
+            let verdict = match outcome.valid {
+                Some(valid) => Verdict::Valid(valid.external_id),
+                None => Verdict::Invalid(Box::new(outcome)),
+            };
+            Checked {
+                warnings,
+                verdict,
+                findings_end,
             }
         })
         .collect();
