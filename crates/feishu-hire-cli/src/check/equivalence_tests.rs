@@ -1,7 +1,8 @@
-//! The fast paths of the checks against the detailed ways they stand in for: the parse that
-//! notices repeated keys against `serde_json`'s own `Value` and the walk for duplicates, the
-//! decode without a path against the one with it, and the warnings against the way they were
-//! first written. Records are the seed record written in several ways, hand-made cases
+//! The fast paths of the checks against the detailed ways they stand in for: the decode of a
+//! record valid as it stands (no `Value`) against the full check, the parse that notices
+//! repeated keys against `serde_json`'s own `Value` and the walk for duplicates, the decode
+//! without a path against the one with it, and the warnings against the way they were first
+//! written. Records are the seed record written in several ways, hand-made cases
 //! (repeated keys at every depth, escapes, keys `serde_json` reads specially, broken text) and
 //! the seed mutated byte by byte.
 
@@ -59,6 +60,21 @@ const CASES: &[&[u8]] = &[
     br#"{"external_application_id":"1","participate_status":1.0}"#,
     br#"{"external_application_id":"1","begin_time":1618500278638.0}"#,
     br#"{"external_application_id":"1","interview_assessments":[{"assessment_dimension_list":[{"assessment_type":1,"score":99.0}]}]}"#,
+    // What `serde_json` reads into a request but the schema refuses: `null`, structs as arrays.
+    br#"{"external_application_id":"1","external_id":null}"#,
+    br#"{"external_application_id":"1","interview_assessments":[{"conclusion":null}]}"#,
+    br#"{"external_application_id":"1","interview_assessments":[{"assessment_dimension_list":[{"assessment_type":2,"option":null}]}]}"#,
+    br#"["7396034232747641133","1"]"#,
+    br#"{"external_application_id":"1","interview_assessments":[["a","u"]]}"#,
+    br#"{"external_application_id":"1","interview_assessments":[{"assessment_dimension_list":[[99]]}]}"#,
+    // Valid but for a blank id, or valid with each kind of warning (errors with --strict).
+    br#"{"external_application_id":" "}"#,
+    br#"{"external_application_id":"1","external_id":""}"#,
+    br#"{"external_application_id":"1","begin_time":1618500278,"end_time":1618500278638000}"#,
+    br#"{"external_application_id":"1","begin_time":0,"end_time":-5}"#,
+    br#"{"external_application_id":"1","begin_time":1618500278639,"end_time":1618500278638}"#,
+    br#"{"external_application_id":"1","interview_assessments":[{"assessment_dimension_list":[{"option":"x"},{"assessment_type":4,"options":[]},{"assessment_type":3,"options":["A"]},{"assessment_type":2,"option":""}]}]}"#,
+    br#"{"external_id":"e","external_application_id":"1","interview_assessments":[{},{"assessment_dimension_list":[]},{"assessment_dimension_list":[{},{"assessment_type":1,"score":0}]}]}"#,
 ];
 
 /// A small deterministic generator (xorshift64), so that failures can be reproduced.
@@ -148,12 +164,62 @@ fn corpus() -> Vec<Vec<u8>> {
     records.extend(mutants(&more, 1000));
     records.extend(more);
     records.extend(mutants(&[SEED.as_bytes().to_vec()], 3000));
+    // The seed without warnings (its dimension fills only `score`), valid with `--strict` too.
+    let mut plain = seed.clone();
+    let dimension = &mut plain["interview_assessments"][0]["assessment_dimension_list"][0];
+    for field in ["option", "options", "content"] {
+        dimension.as_object_mut().unwrap().remove(field);
+    }
+    let plain = serde_json::to_vec(&plain).unwrap();
+    records.extend(mutants(std::slice::from_ref(&plain), 1000));
+    records.push(plain);
+    records.push(every_valid_dimension());
     // Nesting around serde_json's depth limit.
     for depth in [127, 128, 200] {
         let open = r#"{"external_application_id":"1","x":"#.to_owned() + &"[".repeat(depth);
         records.push(format!("{open}{}}}", "]".repeat(depth)).into_bytes());
     }
     records
+}
+
+/// A valid record whose dimensions fill each answer field or not (or with an empty value), under
+/// each listed `assessment_type` or none: every dimension warning a valid record can get.
+fn every_valid_dimension() -> Vec<u8> {
+    let answers = [
+        ("score", [json!(0), json!(99)]),
+        ("option", [json!(""), json!("A")]),
+        ("content", [json!(""), json!("text")]),
+        ("options", [json!([]), json!(["A", "B"])]),
+    ];
+    let mut dimensions = Vec::new();
+    for assessment_type in [None, Some(1), Some(2), Some(3), Some(4)] {
+        // Each field absent (0), given its first value (1) or its second (2).
+        for mask in 0..3usize.pow(4) {
+            let mut dimension = serde_json::Map::new();
+            if let Some(kind) = assessment_type {
+                dimension.insert("assessment_type".to_owned(), json!(kind));
+            }
+            for (i, (field, values)) in answers.iter().enumerate() {
+                match mask / 3usize.pow(i as u32) % 3 {
+                    0 => {}
+                    given => {
+                        dimension.insert((*field).to_owned(), values[given - 1].clone());
+                    }
+                }
+            }
+            dimensions.push(Value::Object(dimension));
+        }
+    }
+    let (first, second) = dimensions.split_at(dimensions.len() / 2);
+    let record = json!({
+        "external_id": "e",
+        "external_application_id": "1",
+        "interview_assessments": [
+            {"assessment_dimension_list": first},
+            {"assessment_dimension_list": second},
+        ],
+    });
+    serde_json::to_vec(&record).unwrap()
 }
 
 /// `check_bytes` as it was: `serde_json`'s own `Value`, every record walked for a repeated key.
@@ -186,11 +252,14 @@ fn the_fast_paths_give_the_detailed_results() {
         }),
     ];
     let (mut valid, mut repeated, mut broken, mut undecodable) = (0, 0, 0, 0);
+    let mut valid_as_they_stand = [0, 0];
     for record in corpus() {
         let shown = String::from_utf8_lossy(&record);
-        for checker in &checkers {
+        for (checker, count) in checkers.iter().zip(&mut valid_as_they_stand) {
             let outcome = checker.check_bytes(&record, None);
             assert_eq!(outcome, detailed_check(checker, &record), "{shown}");
+            let text = std::str::from_utf8(&record).unwrap_or_default();
+            *count += usize::from(checker.check_valid_as_it_stands(text).is_some());
         }
         let Ok(value) = serde_json::from_slice::<Value>(&record) else {
             broken += 1;
@@ -210,6 +279,8 @@ fn the_fast_paths_give_the_detailed_results() {
         ("repeated keys", repeated),
         ("broken", broken),
         ("undecodable", undecodable),
+        ("valid as they stand", valid_as_they_stand[0]),
+        ("valid as they stand, with --strict", valid_as_they_stand[1]),
     ] {
         assert!(count >= 20, "only {count} {kind} records");
     }

@@ -1,17 +1,67 @@
 //! Likely mistakes in a record that is otherwise valid (sent, unless `--strict`): times in
 //! seconds or microseconds, an end before the begin, an assessment dimension that fills the
 //! wrong field for its type.
+//!
+//! They are read from a record's `Value` ([`warnings`]) or, for a record that decoded as it
+//! stands, from its request ([`request_warnings`]); both gather the same facts and word them
+//! here.
 
-use feishu_hire_types::AssessmentType;
+use feishu_hire_types::{AssessmentType, CreateExternalInterviewRequest};
 use serde_json::Value;
 
 use super::{Finding, MICROSECONDS_THRESHOLD, SECONDS_THRESHOLD};
 
 /// Likely mistakes in a record that is otherwise valid; see the module docs.
 pub fn warnings(record: &Value) -> Vec<Finding> {
-    let mut found = Vec::new();
     let begin = record.get("begin_time").and_then(Value::as_i64);
     let end = record.get("end_time").and_then(Value::as_i64);
+    let mut found = time_warnings(begin, end);
+    let assessments = record
+        .get("interview_assessments")
+        .and_then(Value::as_array);
+    for (a, assessment) in assessments.into_iter().flatten().enumerate() {
+        let dimensions = assessment
+            .get("assessment_dimension_list")
+            .and_then(Value::as_array);
+        for (d, dimension) in dimensions.into_iter().flatten().enumerate() {
+            if let Some(message) = answers_of_value(dimension).and_then(dimension_warning) {
+                found.push(Finding::warning(dimension_path(a, d), message));
+            }
+        }
+    }
+    found
+}
+
+/// [`warnings`] of a record that decoded into `request` as it stands (no `null`, nothing the
+/// schema refuses), read from the request rather than from a `Value`.
+pub(super) fn request_warnings(request: &CreateExternalInterviewRequest) -> Vec<Finding> {
+    let mut found = time_warnings(request.begin_time, request.end_time);
+    for (a, assessment) in request.interview_assessments.iter().enumerate() {
+        for (d, dimension) in assessment.assessment_dimension_list.iter().enumerate() {
+            let answers = Answers {
+                assessment_type: match dimension.assessment_type {
+                    None => TypeField::Missing,
+                    Some(kind) => AssessmentType::from_known_value(kind.value())
+                        .map_or(TypeField::Unlisted, TypeField::Listed),
+                },
+                filled: [
+                    dimension.score.is_some(),
+                    dimension.option.is_some(),
+                    dimension.content.is_some(),
+                    !dimension.options.is_empty(),
+                ],
+            };
+            if let Some(message) = dimension_warning(answers) {
+                found.push(Finding::warning(dimension_path(a, d), message));
+            }
+        }
+    }
+    found
+}
+
+/// Warnings about `begin_time` and `end_time`.
+fn time_warnings(begin: Option<i64>, end: Option<i64>) -> Vec<Finding> {
+    let mut found = Vec::new();
     for (field, time) in [("begin_time", begin), ("end_time", end)] {
         if let Some(message) = time.and_then(time_warning) {
             found.push(Finding::warning(format!("$.{field}"), message));
@@ -28,19 +78,6 @@ pub fn warnings(record: &Value) -> Vec<Finding> {
                 utc_string(begin)
             ),
         ));
-    }
-    let assessments = record
-        .get("interview_assessments")
-        .and_then(Value::as_array);
-    for (a, assessment) in assessments.into_iter().flatten().enumerate() {
-        let dimensions = assessment
-            .get("assessment_dimension_list")
-            .and_then(Value::as_array);
-        for (d, dimension) in dimensions.into_iter().flatten().enumerate() {
-            if let Some(message) = dimension_warning(dimension) {
-                found.push(Finding::warning(dimension_path(a, d), message));
-            }
-        }
     }
     found
 }
@@ -74,15 +111,36 @@ const ANSWER_FIELDS: [(&str, AssessmentType); 4] = [
     ("options", AssessmentType::MultipleChoice),
 ];
 
-/// What is wrong with the answer fields a dimension fills, if anything. Most records get this
-/// warning (forms often fill every field), so it is written straight into one string.
-fn dimension_warning(dimension: &Value) -> Option<String> {
+/// A dimension's `assessment_type`, as the warnings see it.
+#[derive(Debug, Clone, Copy)]
+enum TypeField {
+    /// Not given.
+    Missing,
+    /// A type the spec lists.
+    Listed(AssessmentType),
+    /// Given, but not a listed type (an error of its own).
+    Unlisted,
+}
+
+/// What the warnings look at in a dimension: its type and which answer fields it fills (in
+/// [`ANSWER_FIELDS`] order).
+#[derive(Debug, Clone, Copy)]
+struct Answers {
+    assessment_type: TypeField,
+    filled: [bool; 4],
+}
+
+/// The [`Answers`] of a dimension given as a `Value` (`None` if it is not an object).
+fn answers_of_value(dimension: &Value) -> Option<Answers> {
     // One pass over the dimension's keys rather than a lookup for each field.
     let mut filled = [false; 4];
-    let mut assessment_type = None;
+    let mut assessment_type = TypeField::Missing;
     for (key, value) in dimension.as_object()? {
         if key == "assessment_type" {
-            assessment_type = Some(value);
+            assessment_type = value
+                .as_i64()
+                .and_then(AssessmentType::from_known_value)
+                .map_or(TypeField::Unlisted, TypeField::Listed);
         } else if let Some(at) = ANSWER_FIELDS.iter().position(|(field, _)| field == key) {
             filled[at] = match value {
                 Value::Null => false,
@@ -91,11 +149,22 @@ fn dimension_warning(dimension: &Value) -> Option<String> {
             };
         }
     }
-    let kind = assessment_type
-        .and_then(Value::as_i64)
-        .and_then(AssessmentType::from_known_value);
-    let Some(kind) = kind else {
-        if assessment_type.is_none() && filled.contains(&true) {
+    Some(Answers {
+        assessment_type,
+        filled,
+    })
+}
+
+/// What is wrong with the answer fields a dimension fills, if anything. Most records get this
+/// warning (forms often fill every field), so it is written straight into one string.
+fn dimension_warning(answers: Answers) -> Option<String> {
+    let Answers {
+        assessment_type,
+        filled,
+    } = answers;
+    let kind = match assessment_type {
+        TypeField::Listed(kind) => kind,
+        TypeField::Missing if filled.contains(&true) => {
             let mut message = String::from(
                 "has no assessment_type, so Feishu cannot tell which answer to use (fills ",
             );
@@ -103,7 +172,7 @@ fn dimension_warning(dimension: &Value) -> Option<String> {
             message.push(')');
             return Some(message);
         }
-        return None;
+        TypeField::Missing | TypeField::Unlisted => return None,
     };
     // Every listed type has its field.
     let expected = ANSWER_FIELDS.iter().position(|(_, t)| *t == kind)?;
