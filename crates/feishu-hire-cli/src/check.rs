@@ -478,7 +478,7 @@ use parse::parse;
 // Quoting and sizes read the same as the schema errors' (one wording).
 pub use feishu_hire_schema_errors::{human_bytes, shorten};
 pub use messages::json_path_from_pointer;
-pub(crate) use sendable::{application_of, sendable_of};
+pub(crate) use sendable::{application_of, external_id_of, sendable_of};
 pub use warnings::warnings;
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Deserialize;
 
 use crate::bitset::Bitset;
-use crate::check::{CheckOutcome, Checker, Finding, Severity};
+use crate::check::{CheckOutcome, Checker, Finding, Severity, external_id_of};
 use crate::console::Console;
 use crate::derive_id::derive_external_id;
 use crate::duplicates::SeenIds;
@@ -327,12 +327,15 @@ fn find_duplicates(
         if !report.sendable.contains(record.ordinal) {
             continue;
         }
-        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&record.bytes) else {
-            continue;
-        };
-        let id = match value.get("external_id").and_then(|v| v.as_str()) {
-            Some(id) => id.to_owned(),
-            None if checker.derives_ids() => derive_external_id(&value),
+        // Only the id is read, unless it is to be derived from the whole record.
+        let id = match external_id_of(&record.bytes) {
+            Some(id) => id,
+            None if checker.derives_ids() => {
+                match serde_json::from_slice::<serde_json::Value>(&record.bytes) {
+                    Ok(value) => derive_external_id(&value),
+                    Err(_) => continue,
+                }
+            }
             None => continue,
         };
         let Some(first_line) = first_use.earlier_use(&id, record.line) else {
@@ -422,5 +425,36 @@ mod tests {
         assert_eq!(report.warnings, warnings);
         assert_eq!(report.sendable.len() + report.duplicates, valid);
         assert_eq!(report.invalid, 1500 - valid);
+    }
+
+    /// The second read finds the records whose id repeats an earlier one's: the same id however
+    /// it is written, or, with `--derive-external-id`, the same record without one.
+    #[test]
+    fn repeated_ids_are_found_as_written_or_as_derived() {
+        let lines = [
+            r#"{"external_id":"ext","external_application_id":"1"}"#,
+            r#"{"external_application_id":"1","external_id":"e\u0078t"}"#,
+            r#"{"external_application_id":"1","begin_time":1618500278638}"#,
+            r#"{"external_application_id":"1","begin_time":1618500278638}"#,
+            r#"{"external_id":"other","external_application_id":"1"}"#,
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.jsonl");
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        for (derive, duplicate_lines) in [(false, vec![2]), (true, vec![2, 4])] {
+            let checker = Checker::new(CheckOptions {
+                derive_external_ids: derive,
+                ..CheckOptions::default()
+            })
+            .unwrap();
+            let (console, output) = Console::buffer();
+            let report = scan(&path, "in", InputFormat::Auto, &checker, &console, None).unwrap();
+            assert_eq!(report.duplicates, duplicate_lines.len() as u64);
+            let text = output.text();
+            for line in 1..=5 {
+                let reported = text.contains(&format!("in:{line}: error: $.external_id:"));
+                assert_eq!(reported, duplicate_lines.contains(&line), "{text}");
+            }
+        }
     }
 }

@@ -39,6 +39,15 @@ pub(crate) fn sendable_of(valid: ValidRecord, bytes: Bytes) -> Option<EncodedCre
     EncodedCreate::new(body).ok()
 }
 
+/// The `external_id` of a body the check found valid (read without the rest of the record).
+pub(crate) fn external_id_of(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Id {
+        external_id: Option<String>,
+    }
+    serde_json::from_slice::<Id>(body).ok()?.external_id
+}
+
 /// The `external_application_id` of a request's body (needed only when its record must be
 /// looked up in the target, so not read for every record).
 pub(crate) fn application_of(body: &[u8]) -> Option<String> {
