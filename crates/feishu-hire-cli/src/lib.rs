@@ -31,8 +31,8 @@
 //! An import reads each record twice and checks it once. The checking pass reads the input
 //! (hashing it as it goes) and checks every record on every core before anything is sent: a
 //! record valid as it stands is decoded straight from its text into the request type, and
-//! only a record with something wrong (or a derived id) is parsed into a `serde_json::Value`,
-//! to find and word every error. The sending pass reads the input again, hands a record on
+//! only a record with something wrong (or a derived id, or a warning under `--strict`) is
+//! parsed into a `serde_json::Value`, to find and word every error. The sending pass reads the input again, hands a record on
 //! once the input's SHA-256 up to a checkpoint past it matches the first pass's, and sends
 //! the record's own bytes, reading only its `external_id`; of the answer it decodes only the
 //! interview's id. The journal takes one write for the intents of a few records and one for

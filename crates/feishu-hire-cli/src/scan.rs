@@ -13,8 +13,6 @@ use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde::Deserialize;
-
 use crate::bitset::Bitset;
 use crate::check::{CheckOutcome, Checker, Finding, Severity, external_id_of};
 use crate::console::Console;
@@ -279,24 +277,13 @@ fn invalid_report(record: &RawRecord, outcome: &CheckOutcome) -> FailureReport {
         failures_line: None,
         input_line: record.line,
         record: record.ordinal,
-        external_id: own_external_id(&record.bytes),
+        external_id: external_id_of(&record.bytes),
         kind: FailureKind::Invalid,
         reason,
         code: None,
         log_id: None,
         feishu_ids: Vec::new(),
     }
-}
-
-/// The record's `external_id` field, if the bytes are an object with a string there.
-fn own_external_id(bytes: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct IdOnly {
-        external_id: Option<String>,
-    }
-    serde_json::from_slice::<IdOnly>(bytes)
-        .ok()
-        .and_then(|r| r.external_id)
 }
 
 /// The second read, for the candidate ids of the first: marks every record whose

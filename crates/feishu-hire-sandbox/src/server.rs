@@ -21,6 +21,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, get};
 use axum::{Extension, Json, Router};
+use feishu_hire_types::wire::parse_literally;
 use feishu_hire_types::{
     ENDPOINTS, Endpoint, ErrorCode, ErrorDetail, ErrorEnvelope, FieldViolation, HttpMethod,
     TenantAccessTokenRequest, TenantAccessTokenResponse,
@@ -650,7 +651,10 @@ fn json_body(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(serde_json::Map::new()));
     }
-    serde_json::from_slice(&bytes).map_err(BodyProblem::NotJson)
+    // Keys as written: `serde_json`'s `Value` reads a few `$` keys specially, Feishu does not.
+    parse_literally(&bytes)
+        .map(|json| json.value)
+        .map_err(BodyProblem::NotJson)
 }
 
 /// The token of `Authorization: Bearer <token>`; `None` if the header, the scheme or the

@@ -21,10 +21,18 @@
 //!
 //! Generated code uses the helpers below through `#[serde(deserialize_with = "…")]`:
 //! [`strict`] on request types, [`lenient`] on response types.
+//!
+//! A body checked as a `serde_json::Value` (against a JSON Schema, say) is best read with
+//! [`parse_literally`], which takes every key as written, as Feishu does, where `Value`'s own
+//! reading turns a few `$serde_json::private::…` keys into something else.
 
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+mod literal;
+
+pub use literal::{LiteralJson, parse_literally};
 
 /// An enum value the spec does not list, as received from the server.
 ///

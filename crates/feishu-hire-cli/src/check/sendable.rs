@@ -39,7 +39,8 @@ pub(crate) fn sendable_of(valid: ValidRecord, bytes: Bytes) -> Option<EncodedCre
     EncodedCreate::new(body).ok()
 }
 
-/// The `external_id` of a body the check found valid (read without the rest of the record).
+/// The `external_id` of a record, if it is a JSON object with a string there (read without the
+/// rest of the record; for a record the check found valid, the id it checked).
 pub(crate) fn external_id_of(body: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct Id {

@@ -9,7 +9,9 @@
 //!
 //! A decode that fails here says nothing about the record: the full check runs and says what
 //! is wrong. So only the other direction matters, and `equivalence_tests` holds it: whatever
-//! decodes here, the full check finds valid, with the same request.
+//! decodes here passes the schema and decodes to the same request in the full check; the
+//! importer's own rules (blank ids, derived ids, warnings under `--strict`) are applied by
+//! `Checker::check_valid_as_it_stands`, which leaves such records to the full check.
 
 use std::fmt;
 

@@ -41,6 +41,8 @@ pub(super) fn request_warnings(request: &CreateExternalInterviewRequest) -> Vec<
             let answers = Answers {
                 assessment_type: match dimension.assessment_type {
                     None => TypeField::Missing,
+                    // A strict decode refuses unlisted values, so this is always `Listed`; the
+                    // mapping keeps the two readings alike should that change.
                     Some(kind) => AssessmentType::from_known_value(kind.value())
                         .map_or(TypeField::Unlisted, TypeField::Listed),
                 },

@@ -185,6 +185,33 @@ async fn each_kind_of_bad_body_names_its_fields() {
     assert!(harness.sandbox.records().is_empty());
 }
 
+/// `serde_json`'s own `Value` would read this body as the document in its string (a valid
+/// request); Feishu reads the key as written, one it does not know.
+#[tokio::test]
+async fn keys_serde_json_reads_specially_are_read_as_written() {
+    let harness = start(SandboxConfig::default()).await;
+    let token = harness.token().await;
+    let inner = serde_json::to_string(&minimal("ats-1")).unwrap();
+    let body = json!({ "$serde_json::private::RawValue": inner });
+
+    let answer = harness.create(&token, &body).await;
+
+    assert_eq!(
+        (answer.status, answer.code()),
+        (400, 1002002),
+        "{}",
+        answer.body
+    );
+    let fields: Vec<&str> = answer.body["error"]["field_violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|violation| violation["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"external_application_id"), "{fields:?}");
+    assert!(harness.sandbox.records().is_empty());
+}
+
 #[tokio::test]
 async fn bodies_that_are_not_json_are_refused_not_fatal() {
     let harness = start(SandboxConfig::default().max_body_bytes(512)).await;
