@@ -7,7 +7,9 @@ use std::fmt;
 
 use bytes::Bytes;
 use feishu_hire_types::{CREATE_EXTERNAL_INTERVIEW, Endpoint, Idempotency};
-use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor,
+};
 
 use crate::client::{Client, CreateOutcome, Outgoing};
 use crate::error::Error;
@@ -144,9 +146,8 @@ impl<'de> Visitor<'de> for KeyField {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut key = None;
-        // Owned keys: a key with escapes cannot be borrowed from the input.
-        while let Some(name) = map.next_key::<String>()? {
-            if name != self.field {
+        while let Some(is_field) = map.next_key_seed(IsField(self.field))? {
+            if !is_field {
                 map.next_value::<IgnoredAny>()?;
             } else if key.is_some() {
                 // Which of two keys a server takes is not ours to guess.
@@ -159,6 +160,30 @@ impl<'de> Visitor<'de> for KeyField {
             }
         }
         Ok(key.flatten())
+    }
+}
+
+/// Whether an object's key is `.0`, compared where `serde_json` reads it (unescaped into its
+/// scratch buffer if it has escapes), so that no key is allocated.
+struct IsField(&'static str);
+
+impl<'de> DeserializeSeed<'de> for IsField {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IsField {
+    type Value = bool;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<bool, E> {
+        Ok(name == self.0)
     }
 }
 
@@ -182,6 +207,15 @@ mod tests {
         assert_eq!(
             read(r#"{"a":{"external_id":1},"external_id":"e\u0078t"}"#),
             Ok((id("ext"), true))
+        );
+        // A key written with escapes is the same key.
+        assert_eq!(
+            read(r#"{"\u0065xternal_id":"a","external\u005fapplication_id":"1"}"#),
+            Ok((id("a"), true))
+        );
+        assert_eq!(
+            read(r#"{"external_id":"a","external\u005fid":"b"}"#).map_err(|e| e.contains("twice")),
+            Err(true)
         );
         assert_eq!(read(r#"{"begin_time":1}"#), Ok((None, false)));
         assert_eq!(read(r#"{"external_id":null}"#), Ok((None, false)));
