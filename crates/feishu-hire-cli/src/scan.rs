@@ -13,6 +13,8 @@ use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use feishu_hire_types::wire::parse_literally;
+
 use crate::bitset::Bitset;
 use crate::check::{CheckOutcome, Checker, Finding, Severity, external_id_of};
 use crate::console::Console;
@@ -317,12 +319,10 @@ fn find_duplicates(
         // Only the id is read, unless it is to be derived from the whole record.
         let id = match external_id_of(&record.bytes) {
             Some(id) => id,
-            None if checker.derives_ids() => {
-                match serde_json::from_slice::<serde_json::Value>(&record.bytes) {
-                    Ok(value) => derive_external_id(&value),
-                    Err(_) => continue,
-                }
-            }
+            None if checker.derives_ids() => match parse_literally(&record.bytes) {
+                Ok(json) => derive_external_id(&json.value),
+                Err(_) => continue,
+            },
             None => continue,
         };
         let Some(first_line) = first_use.earlier_use(&id, record.line) else {

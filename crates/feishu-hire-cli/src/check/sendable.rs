@@ -22,7 +22,10 @@ impl Checker {
         if request.external_id().is_some() || !self.derives_ids() {
             return Some(request);
         }
-        let value: serde_json::Value = serde_json::from_slice(request.body()).ok()?;
+        // Read as the check read it (keys as written), so the same id is derived.
+        let value = feishu_hire_types::wire::parse_literally(request.body())
+            .ok()?
+            .value;
         let decoded = Deserialize::deserialize(&value).ok()?;
         sendable_of(self.valid_record(decoded, &value), request.body().clone())
     }
